@@ -1,0 +1,180 @@
+// selkie_native: the in-process system calls Node.js lacks.  Each function is a
+// thin, synchronous wrapper that throws an Error carrying `code` (the errno
+// name) and `errno`, like Node's own fs errors, so TypeScript can branch on it.
+#include <napi.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+namespace {
+
+const char *errno_name(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case EBUSY: return "EBUSY";
+    case EWOULDBLOCK: return "EAGAIN";
+    case ELOOP: return "ELOOP";
+    case EXDEV: return "EXDEV";
+    case ENOTSUP: return "ENOTSUP";
+    case ENODATA: return "ENODATA";
+    case ENOSPC: return "ENOSPC";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOSYS: return "ENOSYS";
+    case EBADF: return "EBADF";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EROFS: return "EROFS";
+    default: return "EUNKNOWN";
+  }
+}
+
+Napi::Value Throw(Napi::Env env, const char *call, const std::string &subject, int e) {
+  std::string msg = std::string(errno_name(e)) + ": " + strerror(e) + ", " + call;
+  if (!subject.empty()) msg += " '" + subject + "'";
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, errno_name(e)));
+  err.Set("errno", Napi::Number::New(env, -e));
+  err.Set("syscall", Napi::String::New(env, call));
+  if (!subject.empty()) err.Set("path", Napi::String::New(env, subject));
+  err.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// flock(fd, exclusive, wait): returns false when wait=false and the lock is held.
+Napi::Value Flock(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  bool exclusive = info[1].As<Napi::Boolean>();
+  bool wait = info[2].As<Napi::Boolean>();
+  int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+  int rc;
+  do rc = flock(fd, op); while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    if (!wait && errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+    return Throw(env, "flock", "", errno);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value Unlock(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (flock(fd, LOCK_UN) < 0) return Throw(info.Env(), "flock", "", errno);
+  return info.Env().Undefined();
+}
+
+// mount(source, target, fstype, flags, data)
+Napi::Value Mount(const Napi::CallbackInfo &info) {
+  std::string src = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  std::string target = info[1].As<Napi::String>();
+  std::string fstype = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  unsigned long flags = (unsigned long)info[3].As<Napi::Number>().Int64Value();
+  std::string data = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
+  if (mount(info[0].IsString() ? src.c_str() : nullptr, target.c_str(),
+            info[2].IsString() ? fstype.c_str() : nullptr, flags,
+            info[4].IsString() ? data.c_str() : nullptr) < 0)
+    return Throw(info.Env(), "mount", target, errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value Umount(const Napi::CallbackInfo &info) {
+  std::string target = info[0].As<Napi::String>();
+  int flags = info[1].As<Napi::Number>().Int32Value();
+  if (umount2(target.c_str(), flags) < 0) return Throw(info.Env(), "umount2", target, errno);
+  return info.Env().Undefined();
+}
+
+// mknodat(dirfd, path, mode, major, minor): whiteouts (0/0 char devices) and,
+// where permitted, device nodes.
+Napi::Value Mknodat(const Napi::CallbackInfo &info) {
+  int dirfd = info[0].As<Napi::Number>().Int32Value();
+  std::string path = info[1].As<Napi::String>();
+  mode_t mode = info[2].As<Napi::Number>().Uint32Value();
+  unsigned maj = info[3].As<Napi::Number>().Uint32Value();
+  unsigned min = info[4].As<Napi::Number>().Uint32Value();
+  if (mknodat(dirfd, path.c_str(), mode, makedev(maj, min)) < 0)
+    return Throw(info.Env(), "mknodat", path, errno);
+  return info.Env().Undefined();
+}
+
+// lsetxattr(path, name, value: Buffer, flags)
+Napi::Value Lsetxattr(const Napi::CallbackInfo &info) {
+  std::string path = info[0].As<Napi::String>();
+  std::string name = info[1].As<Napi::String>();
+  Napi::Buffer<char> value = info[2].As<Napi::Buffer<char>>();
+  int flags = info.Length() > 3 ? info[3].As<Napi::Number>().Int32Value() : 0;
+  if (lsetxattr(path.c_str(), name.c_str(), value.Data(), value.Length(), flags) < 0)
+    return Throw(info.Env(), "lsetxattr", path, errno);
+  return info.Env().Undefined();
+}
+
+// lgetxattr(path, name) -> Buffer | null when the attribute is absent.
+Napi::Value Lgetxattr(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  std::string name = info[1].As<Napi::String>();
+  char buf[65536];
+  ssize_t n = lgetxattr(path.c_str(), name.c_str(), buf, sizeof buf);
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return env.Null();
+    return Throw(env, "lgetxattr", path, errno);
+  }
+  return Napi::Buffer<char>::Copy(env, buf, (size_t)n);
+}
+
+// openat2(dirfd, path, flags, mode, resolve) -> fd.  With RESOLVE_IN_ROOT every
+// component, symlinks and ".." included, stays below dirfd.
+Napi::Value Openat2(const Napi::CallbackInfo &info) {
+  int dirfd = info[0].As<Napi::Number>().Int32Value();
+  std::string path = info[1].As<Napi::String>();
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (unsigned long long)info[2].As<Napi::Number>().Int64Value() | O_CLOEXEC;
+  how.mode = info[3].As<Napi::Number>().Uint32Value();
+  how.resolve = (unsigned long long)info[4].As<Napi::Number>().Int64Value();
+  long fd;
+  do fd = syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how); while (fd < 0 && errno == EAGAIN);
+  if (fd < 0) return Throw(info.Env(), "openat2", path, errno);
+  return Napi::Number::New(info.Env(), (double)fd);
+}
+
+// mkdirat(dirfd, name, mode): name must be a single component (callers walk).
+Napi::Value Mkdirat(const Napi::CallbackInfo &info) {
+  int dirfd = info[0].As<Napi::Number>().Int32Value();
+  std::string path = info[1].As<Napi::String>();
+  mode_t mode = info[2].As<Napi::Number>().Uint32Value();
+  if (mkdirat(dirfd, path.c_str(), mode) < 0) return Throw(info.Env(), "mkdirat", path, errno);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("unlock", Napi::Function::New(env, Unlock));
+  exports.Set("mount", Napi::Function::New(env, Mount));
+  exports.Set("umount", Napi::Function::New(env, Umount));
+  exports.Set("mknodat", Napi::Function::New(env, Mknodat));
+  exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr));
+  exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
+  exports.Set("openat2", Napi::Function::New(env, Openat2));
+  exports.Set("mkdirat", Napi::Function::New(env, Mkdirat));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(selkie_native, Init)

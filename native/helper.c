@@ -1,0 +1,281 @@
+/*
+ * selkie-helper: the steps that must happen between fork and exec in a
+ * single-threaded process.  Every decision (which IDs, which program) is made
+ * in TypeScript and passed on the command line; this file only carries it out.
+ *
+ *   selkie-helper pause --pidfile FILE (--uid-map "C H N ..." --gid-map "..."
+ *                       [--newuidmap BIN --newgidmap BIN] | --self-map)
+ *       Creates the session namespace S (user + mount), has its mappings
+ *       written by newuidmap/newgidmap (or maps only the caller with
+ *       --self-map), leaves a pause process holding it, records
+ *       "PID STARTTIME" in FILE and prints the PID.
+ *
+ *   selkie-helper userns-exec --uid-map "C S N ..." --gid-map "..." -- PROG ARGS
+ *       Run as root of S.  Creates the container's own user namespace C as a
+ *       child of S, has a forked sibling (still root of S) write C's mappings,
+ *       becomes root of C and execs PROG (the OCI runtime) in place, so the
+ *       caller's child PID is the runtime's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *what) {
+  fprintf(stderr, "selkie-helper: %s: %s\n", what, strerror(errno));
+  _exit(125);
+}
+
+static void fail(const char *msg) {
+  fprintf(stderr, "selkie-helper: %s\n", msg);
+  _exit(125);
+}
+
+static int write_file(const char *path, const char *data) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = strlen(data);
+  ssize_t n = write(fd, data, len);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return n == (ssize_t)len ? 0 : -1;
+}
+
+/* "0 1000 1 1 100000 65536" -> "0 1000 1\n1 100000 65536\n" (the kernel's format). */
+static char *triples_to_map(const char *spec) {
+  size_t len = strlen(spec);
+  char *out = malloc(len + 2);
+  if (!out) die("malloc");
+  int words = 0, in_word = 0;
+  size_t o = 0;
+  for (size_t i = 0; i <= len; i++) {
+    char c = spec[i];
+    if (c == ' ' || c == '\0' || c == ',' || c == '\n') {
+      if (in_word) {
+        words++;
+        out[o++] = (words % 3 == 0) ? '\n' : ' ';
+        in_word = 0;
+      }
+    } else {
+      if (c < '0' || c > '9') fail("mapping must be numbers in triples");
+      out[o++] = c;
+      in_word = 1;
+    }
+  }
+  out[o] = '\0';
+  if (words == 0 || words % 3 != 0) fail("mapping must be numbers in triples");
+  return out;
+}
+
+static int run_wait(char *const argv[]) {
+  pid_t p = fork();
+  if (p < 0) return -1;
+  if (p == 0) {
+    execv(argv[0], argv);
+    fprintf(stderr, "selkie-helper: exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int st;
+  while (waitpid(p, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* newuidmap PID C H N C H N ... */
+static int run_idmap_tool(const char *tool, pid_t pid, const char *spec) {
+  char *copy = strdup(spec);
+  char *argv[1024];
+  int n = 0;
+  char pidbuf[32];
+  snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+  argv[n++] = (char *)tool;
+  argv[n++] = pidbuf;
+  for (char *tok = strtok(copy, " ,\n"); tok && n < 1022; tok = strtok(NULL, " ,\n")) argv[n++] = tok;
+  argv[n] = NULL;
+  int rc = run_wait(argv);
+  free(copy);
+  return rc;
+}
+
+static unsigned long long starttime(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  p++;
+  for (int field = 3; field < 22; field++) {
+    p = strchr(p + 1, ' ');
+    if (!p) return 0;
+  }
+  return strtoull(p + 1, NULL, 10);
+}
+
+static const char *opt(int argc, char **argv, const char *name) {
+  for (int i = 2; i < argc - 1; i++)
+    if (strcmp(argv[i], "--") == 0) break;
+    else if (strcmp(argv[i], name) == 0) return argv[i + 1];
+  return NULL;
+}
+
+static int flag(int argc, char **argv, const char *name) {
+  for (int i = 2; i < argc; i++)
+    if (strcmp(argv[i], "--") == 0) break;
+    else if (strcmp(argv[i], name) == 0) return 1;
+  return 0;
+}
+
+static int cmd_pause(int argc, char **argv) {
+  const char *pidfile = opt(argc, argv, "--pidfile");
+  const char *uidspec = opt(argc, argv, "--uid-map");
+  const char *gidspec = opt(argc, argv, "--gid-map");
+  const char *newuidmap = opt(argc, argv, "--newuidmap");
+  const char *newgidmap = opt(argc, argv, "--newgidmap");
+  int self_map = flag(argc, argv, "--self-map");
+  if (!pidfile) fail("pause: --pidfile is required");
+  if (!self_map && (!uidspec || !gidspec || !newuidmap || !newgidmap))
+    fail("pause: --uid-map, --gid-map, --newuidmap and --newgidmap are required without --self-map");
+
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  int ready[2], go[2];
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) die("pipe");
+
+  pid_t child = fork();
+  if (child < 0) die("fork");
+  if (child == 0) {
+    close(ready[0]);
+    close(go[1]);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) die("unshare(user, mount)");
+    char c = 'r';
+    if (write(ready[1], &c, 1) != 1) _exit(125);
+    if (read(go[0], &c, 1) != 1 || c != 'g') _exit(125);
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root of the session namespace");
+    /* Host mount events keep propagating in; nothing we mount leaks out. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make / rslave");
+    close(ready[1]);
+    close(go[0]);
+    if (setsid() < 0) { /* already a leader: fine */ }
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      if (devnull > 2) close(devnull);
+    }
+    if (chdir("/") < 0) { /* harmless */ }
+    prctl(PR_SET_NAME, "selkie-pause", 0, 0, 0);
+    /* The pause process only holds the namespaces; no signal but SIGKILL ends it. */
+    for (int s = 1; s < NSIG; s++)
+      if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_IGN);
+    for (;;) pause();
+  }
+
+  close(ready[1]);
+  close(go[0]);
+  char c;
+  if (read(ready[0], &c, 1) != 1) fail("pause: the namespace child died before it was ready");
+
+  int ok = 1;
+  if (self_map) {
+    char path[64], map[64];
+    snprintf(path, sizeof path, "/proc/%d/setgroups", (int)child);
+    if (write_file(path, "deny") < 0) { perror("selkie-helper: write setgroups"); ok = 0; }
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)child);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+    if (ok && write_file(path, map) < 0) { perror("selkie-helper: write uid_map"); ok = 0; }
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)child);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+    if (ok && write_file(path, map) < 0) { perror("selkie-helper: write gid_map"); ok = 0; }
+  } else {
+    if (run_idmap_tool(newuidmap, child, uidspec) != 0) { fprintf(stderr, "selkie-helper: %s failed\n", newuidmap); ok = 0; }
+    if (ok && run_idmap_tool(newgidmap, child, gidspec) != 0) { fprintf(stderr, "selkie-helper: %s failed\n", newgidmap); ok = 0; }
+  }
+  if (!ok) {
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    return 125;
+  }
+
+  /* Record the pause process before letting it go, atomically. */
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", pidfile, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) { kill(child, SIGKILL); die("open pidfile"); }
+  dprintf(fd, "%d %llu\n", (int)child, starttime(child));
+  if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, pidfile) < 0) { kill(child, SIGKILL); die("write pidfile"); }
+
+  c = 'g';
+  if (write(go[1], &c, 1) != 1) die("release pause process");
+  printf("%d\n", (int)child);
+  return 0;
+}
+
+static int cmd_userns_exec(int argc, char **argv) {
+  const char *uidspec = opt(argc, argv, "--uid-map");
+  const char *gidspec = opt(argc, argv, "--gid-map");
+  int sep = -1;
+  for (int i = 2; i < argc; i++)
+    if (strcmp(argv[i], "--") == 0) { sep = i; break; }
+  if (!uidspec || !gidspec || sep < 0 || sep + 1 >= argc)
+    fail("usage: userns-exec --uid-map SPEC --gid-map SPEC -- PROG ARGS...");
+  char *uidmap = triples_to_map(uidspec);
+  char *gidmap = triples_to_map(gidspec);
+
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) die("pipe");
+  pid_t self = getpid();
+  pid_t writer = fork();
+  if (writer < 0) die("fork");
+  if (writer == 0) {
+    /* Still root of S: may map any of S's IDs into the new namespace. */
+    close(ready[1]);
+    char c;
+    if (read(ready[0], &c, 1) != 1) _exit(1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)self);
+    if (write_file(path, uidmap) < 0) { perror("selkie-helper: write uid_map"); _exit(1); }
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)self);
+    if (write_file(path, gidmap) < 0) { perror("selkie-helper: write gid_map"); _exit(1); }
+    _exit(0);
+  }
+  close(ready[0]);
+  if (unshare(CLONE_NEWUSER) < 0) die("unshare(user)");
+  if (write(ready[1], "r", 1) != 1) die("signal the map writer");
+  close(ready[1]);
+  int st;
+  while (waitpid(writer, &st, 0) < 0)
+    if (errno != EINTR) die("wait for the map writer");
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail("could not write the container's ID mappings");
+  /* Become root of C before exec, or exec would drop every capability. */
+  if (setresgid(0, 0, 0) < 0) die("setresgid(0)");
+  if (setgroups(0, NULL) < 0) die("setgroups");
+  if (setresuid(0, 0, 0) < 0) die("setresuid(0)");
+  execv(argv[sep + 1], &argv[sep + 1]);
+  fprintf(stderr, "selkie-helper: exec %s: %s\n", argv[sep + 1], strerror(errno));
+  return 125;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) fail("usage: selkie-helper pause|userns-exec ...");
+  if (strcmp(argv[1], "pause") == 0) return cmd_pause(argc, argv);
+  if (strcmp(argv[1], "userns-exec") == 0) return cmd_userns_exec(argc, argv);
+  fail("unknown mode");
+  return 125;
+}

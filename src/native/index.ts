@@ -1,0 +1,60 @@
+// Typed access to the native addon (native/addon.cc) and the helper executable.
+// Loaded lazily: commands that need neither never pay for dlopen.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+export interface NativeAddon {
+  /** flock(2); returns false only when wait=false and another holder has it. */
+  flock(fd: number, exclusive: boolean, wait: boolean): boolean;
+  unlock(fd: number): void;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount(target: string, flags: number): void;
+  mknodat(dirfd: number, path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer, flags?: number): void;
+  lgetxattr(path: string, name: string): Buffer | null;
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  mkdirat(dirfd: number, name: string, mode: number): void;
+}
+
+/** Values from <linux/openat2.h> and <sys/mount.h>. */
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+export const AT_FDCWD = -100;
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_PRIVATE = 0x40000;
+export const MNT_DETACH = 0x2;
+
+/** The package root: dist/selkie.js when bundled, src/native/index.ts in tests. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
+    dir = join(dir, '..');
+  }
+  throw new Error(`cannot find selkie's package root above ${__dirname}`);
+}
+
+let addon: NativeAddon | undefined;
+export function native(): NativeAddon {
+  if (!addon) {
+    const file = join(packageRoot(), 'build', 'Release', 'selkie_native.node');
+    addon = createRequire(join(packageRoot(), 'package.json'))(file) as NativeAddon;
+  }
+  return addon;
+}
+
+export function helperPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'selkie-helper');
+}
+
+export function launcherPath(): string {
+  return process.env.SELKIE_LAUNCHER || join(packageRoot(), 'bin', 'selkie');
+}
