@@ -1,0 +1,102 @@
+// run, start, ps, rm: argument handling and output around the engine calls.
+import type { EngineContext } from '../../engine/context';
+import { createContainer, type CreateOptions } from '../../engine/create';
+import { NotFoundError } from '../../engine/errors';
+import { psRow } from '../../engine/inspect';
+import { effectiveStatus } from '../../engine/liveness';
+import { removeContainer, requireContainer } from '../../engine/remove';
+import { startAttached } from '../../engine/start';
+import { renderReport } from '../report';
+import { statusText, timeAgo } from '../units';
+import { ExitError } from '../errors';
+
+/** `run`: create, start attached, and with --rm remove; the container's exit code is ours. */
+export async function runContainer(ctx: EngineContext, opts: CreateOptions): Promise<number> {
+  const rec = createContainer(ctx, opts);
+  try {
+    return await startAttached(ctx, rec.id);
+  } finally {
+    if (opts.rm) await removeContainer(ctx, rec.id, true);
+  }
+}
+
+export async function startContainers(ctx: EngineContext, refs: string[], o: { attach: boolean; interactive: boolean }): Promise<number> {
+  if (!o.attach) {
+    throw new ExitError(125, 'Error: starting containers in the background is not supported yet: use start --attach');
+  }
+  if (refs.length > 1) throw new ExitError(125, 'Error: you cannot start and attach multiple containers at once');
+  const rec = requireContainer(ctx, refs[0]);
+  if (o.interactive && !rec.config.interactive) {
+    ctx.containers.update(rec.id, (r) => {
+      r.config.interactive = true;
+    });
+  }
+  const code = await startAttached(ctx, rec.id);
+  if (rec.autoRemove) await removeContainer(ctx, rec.id, true);
+  return code;
+}
+
+const PS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+const PS_HEADERS = { ID: 'CONTAINER ID', CreatedHuman: 'CREATED' };
+
+export function listContainers(
+  ctx: EngineContext,
+  o: { all: boolean; quiet: boolean; format?: string; trunc: boolean; noheading: boolean; latest: boolean },
+): string {
+  const now = new Date();
+  let recs = ctx.containers.list();
+  if (!o.all && !o.latest) recs = recs.filter((r) => effectiveStatus(r) === 'running');
+  if (o.latest) recs = recs.slice(0, 1);
+  if (o.quiet) return recs.map((r) => (o.trunc ? r.id.slice(0, 12) : r.id)).join('\n');
+  if (o.format === 'json') {
+    return JSON.stringify(
+      recs.map((r) => {
+        const row = psRow(r, now);
+        return { ...row, Id: r.id, Command: r.config.args, Status: statusText({ ...stateOf(r), now }) };
+      }),
+      null,
+      4,
+    );
+  }
+  const rows = recs.map((r) => {
+    const row = psRow(r, now);
+    return {
+      ...row,
+      ID: o.trunc ? r.id.slice(0, 12) : r.id,
+      Names: r.name,
+      Command: r.config.args.join(' '),
+      CreatedHuman: timeAgo(new Date(r.created), now),
+      Status: statusText({ ...stateOf(r), now }),
+      Ports: '',
+    };
+  });
+  return renderReport(rows, { format: o.format, defaultTable: PS_TABLE, headers: PS_HEADERS, noHeading: o.noheading });
+}
+
+function stateOf(r: import('../../state/containers').ContainerRecord) {
+  const status = effectiveStatus(r);
+  return {
+    status,
+    startedAt: r.state.startedAt ? new Date(r.state.startedAt) : undefined,
+    finishedAt: r.state.finishedAt ? new Date(r.state.finishedAt) : undefined,
+    exitCode: r.state.exitCode ?? (status === 'exited' ? -1 : 0),
+  };
+}
+
+export async function removeContainers(ctx: EngineContext, refs: string[], o: { all: boolean; force: boolean; ignore: boolean }): Promise<void> {
+  const targets = o.all ? ctx.containers.list().map((c) => c.id) : refs;
+  if (!o.all && targets.length === 0) throw new ExitError(125, 'Error: specify one or more containers to remove');
+  let failure: { code: number; message: string } | undefined;
+  for (const ref of targets) {
+    try {
+      await removeContainer(ctx, ref, o.force);
+      process.stdout.write(`${o.all ? ref : ref}\n`);
+    } catch (err) {
+      if (err instanceof NotFoundError && o.ignore) continue;
+      const code = (err as { exitCode?: number }).exitCode ?? 125;
+      if (failure) process.stderr.write(`Error: ${failure.message}\n`);
+      failure = { code, message: (err as Error).message };
+    }
+  }
+  if (failure) throw new ExitError(failure.code, `Error: ${failure.message}`);
+}

@@ -1,0 +1,78 @@
+// images and rmi: argument handling and output around the engine calls.
+import type { EngineContext } from '../../engine/context';
+import { NotFoundError } from '../../engine/errors';
+import { removeImage } from '../../engine/images';
+import { imageRows } from '../../engine/inspect';
+import { removeContainer } from '../../engine/remove';
+import { ExitError } from '../errors';
+import { renderReport } from '../report';
+import { humanSize, timeAgo } from '../units';
+
+const IMAGES_TABLE = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Created}}\t{{.Size}}';
+const IMAGES_DIGEST_TABLE = 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Created}}\t{{.Size}}';
+
+export function listImages(
+  ctx: EngineContext,
+  o: { quiet: boolean; format?: string; trunc: boolean; noheading: boolean; digests: boolean },
+): string {
+  const recs = ctx.images.list();
+  if (o.quiet) return [...new Set(recs.map((r) => (o.trunc ? r.id.slice(0, 12) : `sha256:${r.id}`)))].join('\n');
+  if (o.format === 'json') {
+    return JSON.stringify(
+      recs.map((r) => ({
+        Id: r.id,
+        ParentId: '',
+        RepoTags: r.names,
+        RepoDigests: r.digest ? r.names.map((n) => `${n.replace(/:[^:/]+$/, '')}@${r.digest}`) : [],
+        Size: r.size,
+        SharedSize: 0,
+        VirtualSize: r.size,
+        Labels: null,
+        Containers: ctx.containers.list().filter((c) => c.image.id === r.id).length,
+        Names: r.names,
+        Digest: r.digest ?? `sha256:${r.id}`,
+        Created: Math.floor(Date.parse(r.created) / 1000),
+        CreatedAt: r.created,
+      })),
+      null,
+      4,
+    );
+  }
+  const now = new Date();
+  const rows = recs.flatMap((r) =>
+    imageRows(r).map((row) => ({
+      ...row,
+      ID: o.trunc ? r.id.slice(0, 12) : `sha256:${r.id}`,
+      Created: timeAgo(new Date(r.created), now),
+      CreatedSince: timeAgo(new Date(r.created), now),
+      Size: humanSize(r.size),
+    })),
+  );
+  return renderReport(rows, {
+    format: o.format,
+    defaultTable: o.digests ? IMAGES_DIGEST_TABLE : IMAGES_TABLE,
+    headers: { ID: 'IMAGE ID' },
+    noHeading: o.noheading,
+  });
+}
+
+export async function removeImages(ctx: EngineContext, refs: string[], o: { all: boolean; force: boolean }): Promise<void> {
+  const targets = o.all ? ctx.images.list().map((i) => i.id) : refs;
+  if (!o.all && targets.length === 0) throw new ExitError(125, 'Error: image name or ID must be specified');
+  let failure: { code: number; message: string } | undefined;
+  for (const ref of targets) {
+    try {
+      const r = await removeImage(ctx, ref, o.force, async (id) => {
+        await removeContainer(ctx, id, true);
+      });
+      for (const n of r.untagged) process.stdout.write(`Untagged: ${n}\n`);
+      for (const d of r.deleted) process.stdout.write(`Deleted: ${d}\n`);
+    } catch (err) {
+      // Podman: 1 when an image does not exist, 2 when one is in use.
+      const code = err instanceof NotFoundError ? 1 : ((err as { exitCode?: number }).exitCode ?? 125);
+      if (failure) process.stderr.write(`Error: ${failure.message}\n`);
+      failure = { code, message: (err as Error).message };
+    }
+  }
+  if (failure) throw new ExitError(failure.code, `Error: ${failure.message}`);
+}

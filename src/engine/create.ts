@@ -1,0 +1,190 @@
+// `create`: merges the image's config with the command line into a container
+// record, and gives the container its own block of IDs.
+import { readFileSync } from 'node:fs';
+import type { ImageConfig } from '../image/schema';
+import type { ContainerConfig, ContainerRecord } from '../state/containers';
+import { NAME_PATTERN, randomName } from '../state/names';
+import { blockCount, lowestFreeBlock, parseUsernsMode, type UsernsMode } from '../userns/mapping';
+import { sessionLayout } from '../userns/session';
+import type { EngineContext } from './context';
+import { EngineError } from './errors';
+import { requireImage } from './images';
+
+export interface CreateOptions {
+  image: string;
+  command: string[];
+  entrypoint?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  name?: string;
+  hostname?: string;
+  userns?: string;
+  network?: string;
+  readOnly: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  securityOpt: string[];
+  rm: boolean;
+  interactive: boolean;
+  tty: boolean;
+  labels: string[];
+}
+
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** KEY=VALUE, or KEY alone to copy the caller's value (dropped when unset), as Docker. */
+function envEntry(spec: string, into: Map<string, string>): void {
+  const eq = spec.indexOf('=');
+  if (eq === 0) throw new EngineError(`invalid environment variable "${spec}": empty name`);
+  if (eq > 0) {
+    into.set(spec.slice(0, eq), spec.slice(eq + 1));
+  } else if (process.env[spec] !== undefined) {
+    into.set(spec, process.env[spec]!);
+  }
+}
+
+export function parseEnvFile(text: string, file: string, into: Map<string, string>): void {
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (!line.trim() || line.trimStart().startsWith('#')) continue;
+    if (/\s/.test(line.split('=')[0])) throw new EngineError(`invalid environment variable in ${file}: "${line}" has white space in its name`);
+    envEntry(line, into);
+  }
+}
+
+/** The image's environment, then --env-file, then -e (later wins). */
+export function mergeEnv(image: string[] | null | undefined, files: { text: string; file: string }[], env: string[]): string[] {
+  const m = new Map<string, string>();
+  for (const e of image ?? []) envEntry(e.includes('=') ? e : `${e}=`, m);
+  if (!m.has('PATH')) m.set('PATH', DEFAULT_PATH.slice(5));
+  for (const f of files) parseEnvFile(f.text, f.file, m);
+  for (const e of env) envEntry(e, m);
+  return [...m].map(([k, v]) => `${k}=${v}`);
+}
+
+/** --entrypoint: a JSON array or a single string; "" clears the image's. */
+export function parseEntrypoint(text: string | undefined, image: string[] | null | undefined): string[] {
+  if (text === undefined) return image ?? [];
+  if (text === '') return [];
+  if (text.trimStart().startsWith('[')) {
+    try {
+      const arr = JSON.parse(text) as unknown;
+      if (Array.isArray(arr) && arr.every((a) => typeof a === 'string')) return arr;
+    } catch {
+      /* a plain string that starts with "[" */
+    }
+  }
+  return [text];
+}
+
+export function parseLabels(labels: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of labels) {
+    const eq = l.indexOf('=');
+    out[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+  }
+  return out;
+}
+
+export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: { text: string; file: string }[]): ContainerConfig {
+  const ic = image.config ?? {};
+  const entrypoint = parseEntrypoint(opts.entrypoint, ic.Entrypoint);
+  // Docker: --entrypoint resets the image's Cmd too.
+  const cmd = opts.command.length ? opts.command : opts.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) throw new EngineError('no command or entrypoint provided, and no CMD or ENTRYPOINT from image');
+  const network = opts.network ?? 'none';
+  if (network !== 'none' && network !== 'host') {
+    throw new EngineError(`--network ${network}: only "none" and "host" are supported so far`);
+  }
+  return {
+    args,
+    entrypoint,
+    cmd,
+    env: mergeEnv(ic.Env, envFiles, opts.env),
+    workingDir: opts.workdir ?? (ic.WorkingDir || '/'),
+    user: opts.user ?? ic.User ?? '',
+    hostname: opts.hostname ?? '',
+    tty: opts.tty,
+    interactive: opts.interactive,
+    readOnly: opts.readOnly,
+    network,
+    capAdd: opts.capAdd,
+    capDrop: opts.capDrop,
+    privileged: opts.privileged,
+    securityOpt: opts.securityOpt,
+    labels: { ...(ic.Labels ?? {}), ...parseLabels(opts.labels) },
+    stopSignal: ic.StopSignal ?? undefined,
+  };
+}
+
+export function createContainer(ctx: EngineContext, opts: CreateOptions): ContainerRecord {
+  if (opts.tty) throw new EngineError('--tty is not supported yet: it comes with detached containers');
+  if (opts.name !== undefined && !NAME_PATTERN.test(opts.name)) {
+    throw new EngineError(`container name "${opts.name}" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  }
+  let mode: UsernsMode;
+  try {
+    mode = parseUsernsMode(opts.userns);
+  } catch (err) {
+    throw new EngineError((err as Error).message);
+  }
+  const image = requireImage(ctx, opts.image);
+  const imageConfig = ctx.images.config(image.id);
+  const envFiles = opts.envFiles.map((file) => {
+    try {
+      return { text: readFileSync(file, 'utf8'), file };
+    } catch (err) {
+      throw new EngineError(`cannot read env file ${file}: ${(err as Error).message}`);
+    }
+  });
+  const config = buildConfig(opts, imageConfig, envFiles);
+  const layout = sessionLayout();
+  if (layout.size <= 1 && mode !== 'host') {
+    // A single-ID session: there is nothing to give a container but S itself.
+    mode = 'host';
+  }
+  ctx.ensureDirs();
+  return ctx.containers.locked(() => {
+    const all = ctx.containers.list();
+    const names = new Set(all.map((c) => c.name));
+    let name = opts.name;
+    if (name !== undefined && names.has(name)) {
+      const holder = all.find((c) => c.name === name)!;
+      throw new EngineError(
+        `creating container storage: the container name "${name}" is already in use by ${holder.id}. ` +
+          'You have to remove that container to be able to reuse that name: that name is already in use',
+      );
+    }
+    while (name === undefined || names.has(name)) name = randomName();
+    let block: number | undefined;
+    if (mode !== 'host') {
+      const count = blockCount(layout.size);
+      block = lowestFreeBlock(all.map((c) => c.userns.block).filter((b): b is number => b !== undefined), count);
+      if (block === undefined) {
+        throw new EngineError(
+          count === 0
+            ? `your subordinate ID range (${layout.size - 1} IDs) is too small for a container of its own: ` +
+                'it needs at least 131072 (65536 for images and 65536 per container); use --userns=host or extend /etc/subuid and /etc/subgid'
+            : `all ${count} ID blocks of your subordinate range are in use by other containers: remove one, use --userns=host, or extend /etc/subuid and /etc/subgid`,
+        );
+      }
+    }
+    const id = ctx.containers.newId();
+    const rec: ContainerRecord = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      image: { id: image.id, name: image.names[0] ?? image.id, layers: image.layers },
+      config: { ...config, hostname: config.hostname || id.slice(0, 12) },
+      userns: { mode, ...(block !== undefined ? { block } : {}) },
+      autoRemove: opts.rm,
+      state: { status: 'created' },
+    };
+    ctx.containers.save(rec);
+    return rec;
+  });
+}

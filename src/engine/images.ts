@@ -1,0 +1,135 @@
+// Image operations: load (docker-archive / oci-archive), import (a plain
+// rootfs tarball), list, tag, remove.
+import { createReadStream, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { readImageArchive } from '../image/archive';
+import { localName, matchesStoredName } from '../image/reference';
+import { ImageConfigSchema, parseJson } from '../image/schema';
+import type { ImageRecord } from '../image/store';
+import { IMAGE_ID_SPACE } from '../userns/mapping';
+import type { EngineContext } from './context';
+import { EngineError, InUseError, NotFoundError } from './errors';
+
+/** Layers may use container IDs 0..65535: larger ones would collide with container ID blocks. */
+const LAYER_OPTS = { maxId: IMAGE_ID_SPACE - 1 };
+
+function goArch(): string {
+  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
+}
+
+async function withScratch<T>(ctx: EngineContext, fn: (dir: string) => Promise<T>): Promise<T> {
+  mkdirSync(ctx.tmpDir, { recursive: true, mode: 0o700 });
+  const dir = join(ctx.tmpDir, `load-${process.pid}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(dir, { mode: 0o700 });
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `load -i FILE`: returns the names (or IDs) of the images loaded. */
+export async function loadImages(ctx: EngineContext, file: string): Promise<string[]> {
+  ctx.ensureDirs();
+  return withScratch(ctx, async (scratch) => {
+    const { images } = await readImageArchive(file, scratch);
+    const loaded: string[] = [];
+    for (const img of images) {
+      const config = parseJson(ImageConfigSchema, img.config, 'image config');
+      const diffIDs = config.rootfs.diff_ids;
+      for (let i = 0; i < img.layers.length; i++) {
+        if (ctx.layers.has(diffIDs[i])) continue;
+        await ctx.layers.put(img.layers[i].open(), diffIDs[i], LAYER_OPTS);
+      }
+      const rec = ctx.images.add(img.config, img.names);
+      loaded.push(...(img.names.length ? img.names : [`sha256:${rec.id}`]));
+    }
+    return loaded;
+  });
+}
+
+/** `import FILE [NAME]`: a plain rootfs tarball becomes a one-layer image. */
+export async function importImage(
+  ctx: EngineContext,
+  source: NodeJS.ReadableStream | string,
+  name: string | undefined,
+  opts: { message?: string; changes?: Record<string, unknown> } = {},
+): Promise<ImageRecord> {
+  ctx.ensureDirs();
+  const stream = typeof source === 'string' ? createReadStream(source) : source;
+  const layer = await ctx.layers.put(stream, undefined, LAYER_OPTS);
+  const now = new Date().toISOString();
+  const config = {
+    created: now,
+    architecture: goArch(),
+    os: 'linux',
+    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...(opts.changes ?? {}) },
+    rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+    history: [{ created: now, created_by: 'selkie import', ...(opts.message ? { comment: opts.message } : {}) }],
+  };
+  return ctx.images.add(Buffer.from(JSON.stringify(config)), name ? [localName(name)] : []);
+}
+
+export function requireImage(ctx: EngineContext, ref: string): ImageRecord {
+  const rec = ctx.images.lookup(ref);
+  if (!rec) throw new NotFoundError(`${ref}: image not known`);
+  return rec;
+}
+
+function safeMatch(stored: string, query: string): boolean {
+  try {
+    return matchesStoredName(stored, query);
+  } catch {
+    return false; // an ID, not a reference
+  }
+}
+
+export interface RemoveImageResult { untagged: string[]; deleted: string[] }
+
+/**
+ * `rmi`: a name that is one of several only untags; otherwise the image goes,
+ * refused while containers use it unless force (which removes them first).
+ */
+export async function removeImage(
+  ctx: EngineContext,
+  ref: string,
+  force: boolean,
+  removeContainer: (id: string) => Promise<void>,
+): Promise<RemoveImageResult> {
+  const rec = requireImage(ctx, ref);
+  const result: RemoveImageResult = { untagged: [], deleted: [] };
+  const named = rec.names.find((n) => n === ref) ?? rec.names.find((n) => safeMatch(n, ref));
+  if (named !== undefined && rec.names.length > 1 && !force) {
+    ctx.images.untag(rec.id, named);
+    result.untagged.push(named);
+    return result;
+  }
+  const users = ctx.containers.list().filter((c) => c.image.id === rec.id);
+  if (users.length && !force) {
+    throw new InUseError(
+      `image used by ${users[0].id}: image is in use by a container: consider listing external containers and force-removing image`,
+    );
+  }
+  for (const c of users) await removeContainer(c.id);
+  result.untagged.push(...rec.names);
+  ctx.images.remove(rec.id);
+  result.deleted.push(rec.id);
+  return result;
+}
+
+export function imageExists(ctx: EngineContext, ref: string): boolean {
+  try {
+    return ctx.images.lookup(ref) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+export function tagImage(ctx: EngineContext, ref: string, names: string[]): void {
+  const rec = requireImage(ctx, ref);
+  for (const n of names) {
+    if (!n) throw new EngineError('tag name must not be empty');
+    ctx.images.tag(rec.id, localName(n));
+  }
+}

@@ -1,0 +1,192 @@
+// The views other commands print: `ps` rows, `images` rows, and the JSON of
+// `inspect`, with Podman's field names so scripts written for it keep working.
+import { join } from 'node:path';
+import type { ImageConfig } from '../image/schema';
+import type { ImageRecord } from '../image/store';
+import type { ContainerRecord } from '../state/containers';
+import { driverFor } from '../storage/mount';
+import { containerMapping } from '../userns/mapping';
+import { hostIds } from '../config/paths';
+import { resolveCapabilities } from '../runtime/security';
+import type { EngineContext } from './context';
+import { containerPid, effectiveStatus } from './liveness';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function containerStorageDriver(rec: ContainerRecord): string {
+  return driverFor({ uidMap: containerMapping(rec.userns.mode, rec.userns.block, hostIds()).uid });
+}
+
+export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Record<string, unknown> {
+  const status = effectiveStatus(rec);
+  const runDir = ctx.runDir(rec.id);
+  const ctrDir = ctx.containers.containerDir(rec.id);
+  const pid = containerPid(rec, runDir);
+  const caps = resolveCapabilities({ add: rec.config.capAdd, drop: rec.config.capDrop, privileged: rec.config.privileged });
+  const mapping = containerMapping(rec.userns.mode, rec.userns.block, hostIds());
+  const fmtMap = (m?: { inner: number; outer: number; count: number }[]) =>
+    (m ?? []).map((e) => ({ ContainerID: e.inner, HostID: e.outer, Size: e.count }));
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: rec.config.args[0],
+    Args: rec.config.args.slice(1),
+    State: {
+      OciVersion: '1.0.2',
+      Status: status,
+      Running: status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: pid,
+      ConmonPid: status === 'running' ? (rec.state.monitorPid ?? 0) : 0,
+      ExitCode: rec.state.exitCode ?? 0,
+      Error: rec.state.error ?? '',
+      StartedAt: rec.state.startedAt ?? ZERO_TIME,
+      FinishedAt: rec.state.finishedAt ?? ZERO_TIME,
+    },
+    Image: rec.image.id,
+    ImageName: rec.image.name,
+    Rootfs: '',
+    Pod: '',
+    ResolvConfPath: rec.config.network === 'host' ? '/etc/resolv.conf' : '',
+    HostnamePath: join(runDir, 'hostname'),
+    HostsPath: join(runDir, 'hosts'),
+    StaticDir: ctrDir,
+    OCIConfigPath: join(runDir, 'config.json'),
+    OCIRuntime: 'crun',
+    PidFile: join(runDir, 'pidfile'),
+    Name: rec.name,
+    RestartCount: 0,
+    Driver: containerStorageDriver(rec),
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    EffectiveCaps: caps,
+    BoundingCaps: caps,
+    ExecIDs: [],
+    GraphDriver: {
+      Name: containerStorageDriver(rec),
+      Data: {
+        LowerDir: [...rec.image.layers].reverse().map((d) => join(ctx.layers.dir, d.slice(7))).join(':'),
+        UpperDir: join(ctrDir, 'diff'),
+        WorkDir: join(ctrDir, 'work'),
+        MergedDir: join(runDir, 'rootfs'),
+      },
+    },
+    Mounts: [],
+    Dependencies: [],
+    NetworkSettings: { Ports: {}, SandboxKey: '' },
+    Namespace: '',
+    IsInfra: false,
+    Config: {
+      Hostname: rec.config.hostname,
+      Domainname: '',
+      User: rec.config.user,
+      AttachStdin: rec.config.interactive,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: rec.config.tty,
+      OpenStdin: rec.config.interactive,
+      StdinOnce: false,
+      Env: rec.config.env,
+      Cmd: rec.config.cmd,
+      Image: rec.image.name,
+      Volumes: null,
+      WorkingDir: rec.config.workingDir,
+      Entrypoint: rec.config.entrypoint.join(' '),
+      Labels: rec.config.labels,
+      Annotations: {},
+      StopSignal: rec.config.stopSignal ?? 'SIGTERM',
+    },
+    HostConfig: {
+      AutoRemove: rec.autoRemove,
+      NetworkMode: rec.config.network,
+      Privileged: rec.config.privileged,
+      ReadonlyRootfs: rec.config.readOnly,
+      CapAdd: rec.config.capAdd,
+      CapDrop: rec.config.capDrop,
+      SecurityOpt: rec.config.securityOpt,
+      UsernsMode: rec.userns.mode === 'private' ? '' : rec.userns.mode,
+      IDMappings: { UidMap: fmtMap(mapping.uid), GidMap: fmtMap(mapping.gid) },
+    },
+    // selkie's own: which block of the user's subordinate IDs this container holds.
+    IDBlock: rec.userns.block ?? null,
+  };
+}
+
+export function psRow(rec: ContainerRecord, now: Date): Record<string, unknown> {
+  const status = effectiveStatus(rec);
+  return {
+    ID: rec.id.slice(0, 12),
+    FullID: rec.id,
+    Image: rec.image.name,
+    ImageID: rec.image.id,
+    Command: rec.config.args.join(' '),
+    Created: Math.floor(Date.parse(rec.created) / 1000),
+    CreatedAt: rec.created,
+    State: status,
+    StartedAt: rec.state.startedAt ? Math.floor(Date.parse(rec.state.startedAt) / 1000) : 0,
+    ExitCode: rec.state.exitCode ?? 0,
+    Exited: status === 'exited',
+    ExitedAt: rec.state.finishedAt ? Math.floor(Date.parse(rec.state.finishedAt) / 1000) : 0,
+    Names: [rec.name],
+    Labels: rec.config.labels,
+    Ports: [],
+    Pid: 0,
+    AutoRemove: rec.autoRemove,
+    Now: now.toISOString(),
+  };
+}
+
+export function inspectImage(ctx: EngineContext, rec: ImageRecord, config: ImageConfig): Record<string, unknown> {
+  const repoDigests = rec.digest ? rec.names.map((n) => `${n.replace(/:[^:/]+$/, '')}@${rec.digest}`) : [];
+  return {
+    Id: rec.id,
+    Digest: rec.digest ?? `sha256:${rec.id}`,
+    RepoTags: rec.names,
+    RepoDigests: repoDigests,
+    Parent: '',
+    Comment: config.history?.at(-1)?.comment ?? '',
+    Created: rec.created,
+    Config: config.config ?? {},
+    Version: '',
+    Author: config.author ?? '',
+    Architecture: config.architecture ?? '',
+    Os: config.os ?? '',
+    Size: rec.size,
+    VirtualSize: rec.size,
+    GraphDriver: {
+      Name: 'overlay',
+      Data: { LowerDir: [...rec.layers].reverse().map((d) => join(ctx.layers.dir, d.slice(7))).join(':') },
+    },
+    RootFS: { Type: 'layers', Layers: rec.layers },
+    Labels: config.config?.Labels ?? null,
+    Annotations: {},
+    ManifestType: 'application/vnd.oci.image.manifest.v1+json',
+    User: config.config?.User ?? '',
+    History: config.history ?? [],
+    NamesHistory: rec.names,
+  };
+}
+
+export function imageRows(rec: ImageRecord): Record<string, unknown>[] {
+  const base = {
+    ID: rec.id.slice(0, 12),
+    FullID: rec.id,
+    Digest: rec.digest ?? `sha256:${rec.id}`,
+    Created: Math.floor(Date.parse(rec.created) / 1000),
+    CreatedAt: rec.created,
+    Size: rec.size,
+    Names: rec.names,
+    Dangling: rec.names.length === 0,
+  };
+  if (rec.names.length === 0) return [{ ...base, Repository: '<none>', Tag: '<none>' }];
+  return rec.names.map((n) => {
+    const at = n.lastIndexOf(':');
+    const slash = n.lastIndexOf('/');
+    const [repo, tag] = at > slash ? [n.slice(0, at), n.slice(at + 1)] : [n, '<none>'];
+    return { ...base, Repository: repo, Tag: tag };
+  });
+}

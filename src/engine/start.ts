@@ -1,0 +1,219 @@
+// Starting a container and waiting for it: mount its root filesystem in the
+// session namespace, resolve what the image controls (user, working
+// directory, command) inside that root, write the OCI spec, run crun, record
+// the exit, unmount.
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostIds } from '../config/paths';
+import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
+import { checkExecutable, resolveUser, RootFs } from '../runtime/rootfs';
+import { defaultSeccompProfile, loadSeccompProfile } from '../runtime/seccomp';
+import { maskedAndReadonlyPaths, parseSecurityOpts, resolveCapabilities } from '../runtime/security';
+import { buildSpec } from '../runtime/spec';
+import type { ContainerRecord } from '../state/containers';
+import { mountRootfs, unmountRootfs } from '../storage/mount';
+import { containerMapping, toSessionId } from '../userns/mapping';
+import type { EngineContext } from './context';
+import { EngineError } from './errors';
+import { monitorAlive, processStartTime } from './liveness';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+function hostsFile(rec: ContainerRecord): string {
+  const lines = [
+    '127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4',
+    '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6',
+  ];
+  if (rec.config.network === 'host') {
+    try {
+      lines.push(readFileSync('/etc/hosts', 'utf8').trimEnd());
+    } catch {
+      /* no host file: the defaults do */
+    }
+  }
+  lines.push(`127.0.1.1\t${rec.config.hostname} ${rec.name}`);
+  return lines.join('\n') + '\n';
+}
+
+interface Prepared {
+  bundle: string;
+  rootfs: string;
+  cleanup: () => void;
+}
+
+/** Everything up to a written config.json with the rootfs mounted. */
+function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
+  const runDir = ctx.runDir(rec.id);
+  const ctrDir = ctx.containers.containerDir(rec.id);
+  const rootfs = join(runDir, 'rootfs');
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  mkdirSync(ctx.emptyLayer, { recursive: true, mode: 0o755 });
+  const host = hostIds();
+  const mapping = containerMapping(rec.userns.mode, rec.userns.block, host);
+  mountRootfs(
+    {
+      lowers: [...rec.image.layers].reverse().map((d) => d.slice(7)),
+      layerDir: ctx.layers.dir,
+      upper: join(ctrDir, 'diff'),
+      work: join(ctrDir, 'work'),
+      target: rootfs,
+      uidMap: mapping.uid,
+      gidMap: mapping.gid,
+    },
+    ctx.emptyLayer,
+  );
+  const cleanup = () => unmountRootfs(rootfs);
+  try {
+    const root = new RootFs(rootfs);
+    let user, exec;
+    try {
+      const userSpec = rec.config.user || (mapping.defaultUser ? `${mapping.defaultUser.uid}:${mapping.defaultUser.gid}` : '');
+      user = resolveUser(root, userSpec);
+      for (const [kind, id] of [['user', user.uid], ['group', user.gid]] as const) {
+        if (toSessionId(kind === 'user' ? mapping.uid : mapping.gid, id) === undefined) {
+          throw new EngineError(`${kind} ID ${id} is not mapped in the container's user namespace (--userns=${rec.userns.mode})`);
+        }
+      }
+      if (rec.config.workingDir !== '/') root.ensureDir(rec.config.workingDir);
+      exec = checkExecutable(root, rec.config.args[0], rec.config.env);
+    } finally {
+      root.close();
+    }
+    if (!exec.ok) {
+      const kind = exec.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
+      throw new EngineError(`crun: ${exec.reason}: ${kind}`, exec.code);
+    }
+
+    const env = [...rec.config.env];
+    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+    if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.config.hostname}`);
+    if (!env.some((e) => e.startsWith('container='))) env.push('container=selkie');
+
+    const sec = parseSecurityOpts(rec.config.securityOpt);
+    const caps = resolveCapabilities({ add: rec.config.capAdd, drop: rec.config.capDrop, privileged: rec.config.privileged });
+    const paths = maskedAndReadonlyPaths(sec, rec.config.privileged);
+    let seccomp: object | undefined;
+    if (!rec.config.privileged && sec.seccomp !== 'unconfined') {
+      seccomp =
+        sec.seccomp === 'default'
+          ? defaultSeccompProfile({ arch: process.arch === 'arm64' ? 'arm64' : 'amd64', capabilities: caps })
+          : loadSeccompProfile(sec.seccomp.path, { arch: process.arch === 'arm64' ? 'arm64' : 'amd64', capabilities: caps });
+    }
+
+    const etcFiles = [
+      { destination: '/etc/hostname', source: join(runDir, 'hostname') },
+      { destination: '/etc/hosts', source: join(runDir, 'hosts') },
+    ];
+    writeFileSync(etcFiles[0].source, rec.config.hostname + '\n');
+    writeFileSync(etcFiles[1].source, hostsFile(rec));
+    if (rec.config.network === 'host') etcFiles.push({ destination: '/etc/resolv.conf', source: '/etc/resolv.conf' });
+
+    const spec = buildSpec({
+      args: rec.config.args,
+      env,
+      cwd: rec.config.workingDir,
+      user,
+      terminal: false,
+      hostname: rec.config.hostname,
+      rootfs,
+      readOnly: rec.config.readOnly,
+      uidMap: mapping.uid,
+      gidMap: mapping.gid,
+      network: rec.config.network,
+      capabilities: caps,
+      noNewPrivileges: sec.noNewPrivileges,
+      seccomp,
+      maskedPaths: paths.masked,
+      readonlyPaths: paths.readonly,
+      etcFiles,
+    });
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
+    return { bundle: runDir, rootfs, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals | null): number {
+  return sig ? ((osConstants.signals as Record<string, number>)[sig] ?? 0) : 0;
+}
+
+/**
+ * Starts the container with its stdio attached to ours and resolves with its
+ * exit code once it ends.  The runtime runs in its own process group, so a
+ * terminal's Ctrl-C reaches the container once (forwarded by us and by crun).
+ */
+export async function startAttached(ctx: EngineContext, id: string): Promise<number> {
+  const claimed = ctx.containers.update(id, (rec) => {
+    if (rec.state.status === 'running' && monitorAlive(rec)) {
+      throw new EngineError(`container ${rec.name} is already running`);
+    }
+    if (rec.state.status === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
+    rec.state = { status: 'running', startedAt: new Date().toISOString() };
+  });
+  if (!claimed) throw new EngineError(`no container with name or ID "${id}" found: no such container`);
+  const rec = claimed;
+  const finish = (exitCode: number, error?: string) => {
+    ctx.containers.update(id, (r) => {
+      r.state = { ...r.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(), mounted: false, monitorPid: undefined };
+      if (error) r.state.error = error;
+    });
+  };
+
+  let prepared: Prepared;
+  try {
+    prepared = prepare(ctx, rec);
+  } catch (err) {
+    const code = err instanceof EngineError ? err.exitCode : 125;
+    finish(code, (err as Error).message);
+    throw err;
+  }
+
+  const runDir = ctx.runDir(id);
+  const log = join(runDir, 'crun.log');
+  rmSync(log, { force: true });
+  const child = spawn(RUNTIME, runArgs(ctx.runtimeRoot, prepared.bundle, id, join(runDir, 'pidfile'), log), {
+    stdio: [rec.config.interactive ? (process.stdin.isTTY ? 'pipe' : 'inherit') : 'ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  if (rec.config.interactive && process.stdin.isTTY && child.stdin) process.stdin.pipe(child.stdin);
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      child.kill(sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+
+  const started = child.pid !== undefined;
+  if (started) {
+    ctx.containers.update(id, (r) => {
+      r.state.monitorPid = child.pid;
+      r.state.monitorStart = processStartTime(child.pid!);
+      r.state.mounted = true;
+    });
+  }
+  const exit = await new Promise<{ code: number; spawnError?: Error }>((resolve) => {
+    child.on('error', (err) => resolve({ code: 125, spawnError: err }));
+    child.on('exit', (code, sig) => resolve({ code: code ?? 128 + signalNumber(sig) }));
+  });
+  for (const s of FORWARDED) process.off(s, forward);
+  if (rec.config.interactive && process.stdin.isTTY) process.stdin.unpipe();
+
+  prepared.cleanup();
+  if (exit.spawnError) {
+    finish(125, exit.spawnError.message);
+    throw new EngineError(`cannot run the OCI runtime ${RUNTIME}: ${exit.spawnError.message}`);
+  }
+  const errors = exit.code !== 0 ? runtimeErrors(log) : [];
+  if (errors.length) {
+    finish(125, errors.join('; '));
+    throw new EngineError(`crun: ${errors.join('; ')}: OCI runtime error`);
+  }
+  finish(exit.code);
+  return exit.code;
+}

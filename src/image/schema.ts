@@ -1,0 +1,184 @@
+// Schemas of the JSON documents that come from outside (registries, archives,
+// layouts). Unknown fields pass through untouched, so a document re-serialized
+// from the parsed value loses nothing; the fields we act on are checked strictly.
+import { z } from 'zod';
+
+/** Largest JSON document we read; manifests and configs are a few KiB in practice. */
+export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
+
+export const MediaTypes = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  dockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+} as const;
+
+export const DigestSchema = z
+  .string()
+  .regex(/^sha256:[a-f0-9]{64}$/, 'expected a sha256 digest (sha256:<64 lowercase hex digits>)');
+export type Digest = z.infer<typeof DigestSchema>;
+
+const SizeSchema = z.number().int().nonnegative();
+const MediaTypeSchema = z.string().min(1);
+const AnnotationsSchema = z.record(z.string(), z.string());
+/** Docker writes `null` for empty lists and maps; OCI omits them. */
+const nullish = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+export const PlatformSchema = z.looseObject({
+  architecture: z.string(),
+  os: z.string(),
+  'os.version': z.string().optional(),
+  'os.features': z.array(z.string()).optional(),
+  variant: z.string().optional(),
+});
+export type Platform = z.infer<typeof PlatformSchema>;
+
+export const DescriptorSchema = z.looseObject({
+  mediaType: MediaTypeSchema,
+  digest: DigestSchema,
+  size: SizeSchema,
+  urls: z.array(z.string()).optional(),
+  annotations: AnnotationsSchema.optional(),
+  platform: PlatformSchema.optional(),
+  artifactType: MediaTypeSchema.optional(),
+});
+export type Descriptor = z.infer<typeof DescriptorSchema>;
+
+/** The `config` member of an image config: how to run a container from it. */
+export const ContainerConfigSchema = z.looseObject({
+  User: nullish(z.string()),
+  ExposedPorts: nullish(z.record(z.string(), z.unknown())),
+  Env: nullish(z.array(z.string())),
+  Entrypoint: nullish(z.array(z.string())),
+  Cmd: nullish(z.array(z.string())),
+  Volumes: nullish(z.record(z.string(), z.unknown())),
+  WorkingDir: nullish(z.string()),
+  Labels: nullish(z.record(z.string(), z.string())),
+  StopSignal: nullish(z.string()),
+});
+export type ContainerConfig = z.infer<typeof ContainerConfigSchema>;
+
+export const HistorySchema = z.looseObject({
+  created: z.string().optional(),
+  created_by: z.string().optional(),
+  author: z.string().optional(),
+  comment: z.string().optional(),
+  empty_layer: z.boolean().optional(),
+});
+export type History = z.infer<typeof HistorySchema>;
+
+/** OCI image config and Docker's image config (a superset of the same shape). */
+export const ImageConfigSchema = z.looseObject({
+  architecture: z.string(),
+  os: z.string(),
+  variant: z.string().optional(),
+  created: nullish(z.string()),
+  author: nullish(z.string()),
+  config: nullish(ContainerConfigSchema),
+  rootfs: z.looseObject({
+    type: z.literal('layers'),
+    diff_ids: z.array(DigestSchema),
+  }),
+  history: nullish(z.array(HistorySchema)),
+});
+export type ImageConfig = z.infer<typeof ImageConfigSchema>;
+
+export const OciManifestSchema = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: MediaTypeSchema.optional(),
+  artifactType: MediaTypeSchema.optional(),
+  config: DescriptorSchema,
+  layers: z.array(DescriptorSchema),
+  subject: DescriptorSchema.optional(),
+  annotations: AnnotationsSchema.optional(),
+});
+export type OciManifest = z.infer<typeof OciManifestSchema>;
+
+export const OciIndexSchema = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: MediaTypeSchema.optional(),
+  artifactType: MediaTypeSchema.optional(),
+  manifests: z.array(DescriptorSchema),
+  subject: DescriptorSchema.optional(),
+  annotations: AnnotationsSchema.optional(),
+});
+export type OciIndex = z.infer<typeof OciIndexSchema>;
+
+export const DockerManifestSchema = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: z.literal(MediaTypes.dockerManifest),
+  config: DescriptorSchema,
+  layers: z.array(DescriptorSchema),
+});
+export type DockerManifest = z.infer<typeof DockerManifestSchema>;
+
+export const DockerManifestListSchema = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: z.literal(MediaTypes.dockerManifestList),
+  manifests: z.array(DescriptorSchema.extend({ platform: PlatformSchema })),
+});
+export type DockerManifestList = z.infer<typeof DockerManifestListSchema>;
+
+/** `manifest.json` of a docker-archive (`docker save`): one entry per image. */
+export const DockerArchiveManifestSchema = z.array(
+  z.looseObject({
+    Config: z.string().min(1),
+    RepoTags: nullish(z.array(z.string())),
+    Layers: z.array(z.string().min(1)),
+  }),
+);
+export type DockerArchiveManifest = z.infer<typeof DockerArchiveManifestSchema>;
+
+/** The `oci-layout` marker file of an OCI image layout. */
+export const OciLayoutSchema = z.looseObject({
+  imageLayoutVersion: z.string(),
+});
+export type OciLayout = z.infer<typeof OciLayoutSchema>;
+
+export class DocumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DocumentError';
+  }
+}
+
+function issuePath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(document)' : out;
+}
+
+/**
+ * Parses and validates an external JSON document. `what` names it in errors:
+ * `invalid image config: rootfs.diff_ids[0]: expected a sha256 digest ...`.
+ */
+export function parseJson<T>(schema: z.ZodType<T>, bytes: Buffer | string, what: string): T {
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+  if (size > MAX_DOCUMENT_BYTES) {
+    throw new DocumentError(`invalid ${what}: ${size} bytes is over the ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB limit for a JSON document`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+  } catch (err) {
+    throw new DocumentError(`invalid ${what}: malformed JSON: ${(err as Error).message}`);
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const [first, ...more] = result.error.issues;
+    const extra = more.length > 0 ? ` (and ${more.length} more problem${more.length > 1 ? 's' : ''})` : '';
+    throw new DocumentError(`invalid ${what}: ${issuePath(first.path)}: ${first.message}${extra}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,179 @@
+// The image store: an image is its config blob (content-addressed: the image
+// ID is the config's sha256) plus the ordered diffIDs of its layers and the
+// names that point at it.  Records are written atomically under the storage
+// lock; a name belongs to one image at a time, as in Docker and Podman.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../state/atomic';
+import { withLock } from '../state/lock';
+import type { LayerStore } from '../storage/layers';
+import { matchesStoredName } from './reference';
+import { ImageConfigSchema, parseJson, type ImageConfig } from './schema';
+
+export interface ImageRecord {
+  id: string; // 64 hex, the config digest
+  names: string[];
+  /** manifest digest when the image came with a manifest */
+  digest?: string;
+  layers: string[]; // diffIDs, bottom first
+  size: number;
+  created: string;
+  /** when it entered this store */
+  added: string;
+}
+
+export class ImageNotFoundError extends Error {
+  constructor(readonly ref: string) {
+    super(`${ref}: image not known`);
+  }
+}
+
+export class ImageStore {
+  readonly dir: string;
+
+  constructor(graphRoot: string, private readonly layers: LayerStore) {
+    this.dir = join(graphRoot, 'images');
+  }
+
+  private recordPath(id: string): string {
+    return join(this.dir, id, 'image.json');
+  }
+
+  list(): ImageRecord[] {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: ImageRecord[] = [];
+    for (const id of ids) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      const rec = this.get(id);
+      if (rec) out.push(rec);
+    }
+    return out.sort((a, b) => (a.added < b.added ? 1 : a.added > b.added ? -1 : 0));
+  }
+
+  get(id: string): ImageRecord | undefined {
+    try {
+      return readJsonIfExists<ImageRecord>(this.recordPath(id));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** By full or short ID (with or without "sha256:"), or by name as Podman matches short names. */
+  lookup(ref: string): ImageRecord | undefined {
+    const all = this.list();
+    const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
+    if (/^[0-9a-f]{64}$/.test(hex)) {
+      const byId = all.find((i) => i.id === hex);
+      if (byId) return byId;
+    }
+    let byName: ImageRecord | undefined;
+    try {
+      byName = all.find((i) => i.names.some((n) => matchesStoredName(n, ref)));
+    } catch {
+      byName = undefined; // not a valid reference: can still be an ID prefix
+    }
+    if (byName) return byName;
+    if (/^[0-9a-f]{3,63}$/.test(hex)) {
+      const matches = all.filter((i) => i.id.startsWith(hex));
+      if (matches.length > 1) throw new Error(`more than one image matches "${ref}": use a longer ID`);
+      return matches[0];
+    }
+    return undefined;
+  }
+
+  require(ref: string): ImageRecord {
+    const rec = this.lookup(ref);
+    if (!rec) throw new ImageNotFoundError(ref);
+    return rec;
+  }
+
+  configBytes(id: string): Buffer {
+    return readFileSync(join(this.dir, id, 'config.json'));
+  }
+
+  config(id: string): ImageConfig {
+    return parseJson(ImageConfigSchema, this.configBytes(id), `image config ${id}`);
+  }
+
+  /**
+   * Records an image whose layers are already in the layer store.  The names
+   * move to it from any image that held them.
+   */
+  add(configBytes: Buffer, names: string[], digest?: string): ImageRecord {
+    const config = parseJson(ImageConfigSchema, configBytes, 'image config');
+    const id = createHash('sha256').update(configBytes).digest('hex');
+    const diffIDs = config.rootfs.diff_ids;
+    return withLock(this.layers.lockPath, () => {
+      for (const d of diffIDs) {
+        if (!this.layers.has(d)) throw new Error(`layer ${d} of image ${id.slice(0, 12)} is missing from the layer store`);
+      }
+      const existing = this.get(id);
+      const rec: ImageRecord = existing ?? {
+        id,
+        names: [],
+        layers: diffIDs,
+        size: diffIDs.reduce((sum, d) => sum + (this.layers.get(d)?.size ?? 0), 0),
+        created: config.created ?? new Date(0).toISOString(),
+        added: new Date().toISOString(),
+      };
+      if (digest) rec.digest = digest;
+      mkdirSync(join(this.dir, id), { recursive: true, mode: 0o700 });
+      if (!existing) writeFileAtomic(join(this.dir, id, 'config.json'), configBytes);
+      this.moveNames(rec, names);
+      writeJsonAtomic(this.recordPath(id), rec);
+      return rec;
+    });
+  }
+
+  /** Adds `names` to rec and removes them from every other image (caller holds the lock). */
+  private moveNames(rec: ImageRecord, names: string[]): void {
+    for (const name of names) {
+      for (const other of this.list()) {
+        if (other.id !== rec.id && other.names.includes(name)) {
+          other.names = other.names.filter((n) => n !== name);
+          writeJsonAtomic(this.recordPath(other.id), other);
+        }
+      }
+      if (!rec.names.includes(name)) rec.names.push(name);
+    }
+  }
+
+  tag(id: string, name: string): void {
+    withLock(this.layers.lockPath, () => {
+      const rec = this.get(id);
+      if (!rec) throw new ImageNotFoundError(id);
+      this.moveNames(rec, [name]);
+      writeJsonAtomic(this.recordPath(id), rec);
+    });
+  }
+
+  /** Removes one name; returns the record as it is afterwards. */
+  untag(id: string, name: string): ImageRecord {
+    return withLock(this.layers.lockPath, () => {
+      const rec = this.get(id);
+      if (!rec) throw new ImageNotFoundError(id);
+      rec.names = rec.names.filter((n) => n !== name);
+      writeJsonAtomic(this.recordPath(id), rec);
+      return rec;
+    });
+  }
+
+  /** Deletes an image and every layer no other image uses. */
+  remove(id: string): void {
+    withLock(this.layers.lockPath, () => {
+      const rec = this.get(id);
+      if (!rec) return;
+      rmSync(this.recordPath(id), { force: true });
+      rmSync(join(this.dir, id), { recursive: true, force: true });
+      const inUse = new Set(this.list().flatMap((i) => i.layers));
+      for (const d of rec.layers) if (!inUse.has(d)) this.layers.remove(d);
+    });
+  }
+}

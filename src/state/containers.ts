@@ -1,0 +1,142 @@
+// Container records: one directory per container under the graph root, with
+// container.json written atomically.  Everything else about a container (used
+// ID blocks, names) is derived from the records, so there is no second index
+// that a crash could leave out of step.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { UsernsMode } from '../userns/mapping';
+import { readJsonIfExists, writeJsonAtomic } from './atomic';
+import { withLock } from './lock';
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  /** PID of the process that waits for the container (the OCI runtime) */
+  monitorPid?: number;
+  /** its start time from /proc/PID/stat, to tell it from a recycled PID */
+  monitorStart?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  error?: string;
+  /** true while the rootfs is mounted */
+  mounted?: boolean;
+}
+
+/** What the container runs: the image config merged with the command-line options. */
+export interface ContainerConfig {
+  args: string[];
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  hostname: string;
+  tty: boolean;
+  interactive: boolean;
+  readOnly: boolean;
+  network: 'none' | 'host';
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  securityOpt: string[];
+  labels: Record<string, string>;
+  stopSignal?: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  image: { id: string; name: string; layers: string[] };
+  config: ContainerConfig;
+  userns: { mode: UsernsMode; block?: number };
+  autoRemove: boolean;
+  state: ContainerState;
+}
+
+export class ContainerStore {
+  readonly dir: string;
+  private readonly lockPath: string;
+
+  constructor(graphRoot: string) {
+    this.dir = join(graphRoot, 'containers');
+    this.lockPath = join(graphRoot, 'containers.lock');
+  }
+
+  containerDir(id: string): string {
+    return join(this.dir, id);
+  }
+
+  /** Serializes changes to the set of containers (names, ID blocks). */
+  locked<T>(fn: () => T): T {
+    return withLock(this.lockPath, fn);
+  }
+
+  newId(): string {
+    return randomBytes(32).toString('hex');
+  }
+
+  list(): ContainerRecord[] {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: ContainerRecord[] = [];
+    for (const id of ids) {
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
+      const rec = this.get(id);
+      if (rec) out.push(rec);
+    }
+    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    try {
+      return readJsonIfExists<ContainerRecord>(join(this.dir, id, 'container.json'));
+    } catch {
+      return undefined; // torn or foreign file: the directory is swept by rm
+    }
+  }
+
+  /** Writes a record; the directory is created on first write. */
+  save(rec: ContainerRecord): void {
+    mkdirSync(join(this.dir, rec.id), { recursive: true, mode: 0o700 });
+    writeJsonAtomic(join(this.dir, rec.id, 'container.json'), rec, 0o600);
+  }
+
+  /** Read-modify-write of one record under the store lock; undefined if it vanished. */
+  update(id: string, fn: (rec: ContainerRecord) => void): ContainerRecord | undefined {
+    return this.locked(() => {
+      const rec = this.get(id);
+      if (!rec) return undefined;
+      fn(rec);
+      this.save(rec);
+      return rec;
+    });
+  }
+
+  removeRecord(id: string): void {
+    rmSync(join(this.dir, id), { recursive: true, force: true });
+  }
+
+  /** Finds a container by full ID, unique ID prefix or name. */
+  lookup(ref: string): ContainerRecord | undefined {
+    const all = this.list();
+    const byName = all.find((c) => c.name === ref);
+    if (byName) return byName;
+    const exact = all.find((c) => c.id === ref);
+    if (exact) return exact;
+    if (/^[0-9a-f]{3,63}$/.test(ref)) {
+      const matches = all.filter((c) => c.id.startsWith(ref));
+      if (matches.length > 1) throw new Error(`more than one container matches "${ref}": use a longer ID`);
+      return matches[0];
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,21 @@
+// Random container names in Docker's adjective_noun style.
+import { randomInt } from 'node:crypto';
+
+const ADJECTIVES = (
+  'admiring agile amazing blissful bold brave bright calm clever cool crisp curious daring dazzling eager ' +
+  'elastic epic fervent festive focused friendly gallant gentle happy hardy hopeful jolly keen kind lucid ' +
+  'merry modest nifty noble optimistic patient peaceful quiet quirky relaxed serene sharp shiny silly ' +
+  'sleepy stoic sweet tender trusting upbeat vibrant vigilant wizardly youthful zealous'
+).split(' ');
+const NOUNS = (
+  'albatross badger beaver bison cormorant crane dolphin eider falcon fulmar gannet grebe guillemot heron ' +
+  'kittiwake lemming lynx marten narwhal orca otter osprey petrel plover puffin razorbill seal selkie ' +
+  'shag skua sturgeon swift tern walrus whimbrel wren'
+).split(' ');
+
+export function randomName(): string {
+  return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NOUNS[randomInt(NOUNS.length)]}`;
+}
+
+/** Docker's rule for names given with --name. */
+export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;

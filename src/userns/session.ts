@@ -1,0 +1,115 @@
+// The session namespace S: one user + mount namespace per user, held open by
+// a pause process.  native/launcher.c joins it before Node starts; this module
+// creates it when it is missing and then runs the command again through the
+// launcher, which is how every later command finds itself inside S.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir, hostIds, sessionDir } from '../config/paths';
+import { helperPath, launcherPath } from '../native/index';
+import { withLock } from '../state/lock';
+import { mapToArgs, readSubIds, sessionMap, userName, type IdRange, type MapEntry } from './subid';
+
+export interface SessionLayout {
+  user: string | undefined;
+  host: { uid: number; gid: number };
+  uidRanges: IdRange[];
+  gidRanges: IdRange[];
+  uidMap: MapEntry[];
+  gidMap: MapEntry[];
+  /** IDs in S (the smaller of the uid and gid sides) */
+  size: number;
+}
+
+export function sessionLayout(): SessionLayout {
+  const host = hostIds();
+  const user = userName(host.uid);
+  const uidRanges = readSubIds('/etc/subuid', user, host.uid);
+  const gidRanges = readSubIds('/etc/subgid', user, host.uid);
+  const u = sessionMap(host.uid, uidRanges);
+  const g = sessionMap(host.gid, gidRanges);
+  return { user, host, uidRanges, gidRanges, uidMap: u.entries, gidMap: g.entries, size: Math.min(u.size, g.size) };
+}
+
+export function inSession(): boolean {
+  return !!process.env.SELKIE_SESSION;
+}
+
+function pauseFile(): string {
+  return join(sessionDir(), 'pause.pid');
+}
+
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pause process's PID when it is alive (and not a recycled PID), else undefined. */
+export function livePausePid(): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(pauseFile(), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [pidText, start] = text.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return startTime(pid) === start ? pid : undefined;
+}
+
+/** Creates S unless a live one exists.  Serialized by a lock: concurrent first runs make one. */
+export function createSession(warn: (msg: string) => void): number {
+  const dir = sessionDir();
+  ensurePrivateDir(dir);
+  return withLock(join(dir, 'pause.lock'), () => {
+    const live = livePausePid();
+    if (live) return live;
+    const layout = sessionLayout();
+    if (layout.host.uid === 0) {
+      throw new Error('selkie is rootless: run it as an ordinary user (rootful mode is not supported yet)');
+    }
+    const args = ['pause', '--pidfile', pauseFile()];
+    if (layout.uidRanges.length === 0 || layout.gidRanges.length === 0) {
+      warn(
+        `no subordinate ${layout.uidRanges.length === 0 ? 'UIDs' : 'GIDs'} for user "${layout.user ?? layout.host.uid}" in ` +
+          `${layout.uidRanges.length === 0 ? '/etc/subuid' : '/etc/subgid'}: running with a single-ID mapping ` +
+          '(only root in the container is mapped, to you). Add a range with usermod --add-subuids/--add-subgids.',
+      );
+      args.push('--self-map');
+    } else {
+      for (const tool of ['/usr/bin/newuidmap', '/usr/bin/newgidmap']) {
+        if (!existsSync(tool)) throw new Error(`${tool} is missing: install the uidmap package`);
+      }
+      args.push('--uid-map', mapToArgs(layout.uidMap), '--gid-map', mapToArgs(layout.gidMap));
+      args.push('--newuidmap', '/usr/bin/newuidmap', '--newgidmap', '/usr/bin/newgidmap');
+    }
+    const r = spawnSync(helperPath(), args, { encoding: 'utf8' });
+    if (r.status !== 0) {
+      throw new Error(`cannot create the session user namespace: ${(r.stderr || r.error?.message || '').trim()}`);
+    }
+    return Number(r.stdout.trim());
+  });
+}
+
+/**
+ * Runs this same command again through the launcher, which now finds S and
+ * joins it; resolves with the exit code to leave with.
+ */
+export function reexecInSession(): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(launcherPath(), process.argv.slice(2), { stdio: 'inherit' });
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+    for (const s of signals) process.on(s, forward);
+    child.on('error', (err) => {
+      process.stderr.write(`Error: cannot run ${launcherPath()}: ${err.message}\n`);
+      resolve(125);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? (require('node:os').constants.signals[signal] ?? 0) : 0)));
+  });
+}
