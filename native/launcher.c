@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
     if (slash) *slash = '\0';
   }
   char bundle[PATH_MAX + 32];
-  snprintf(bundle, sizeof bundle, "%s/dist/selkie.js", root);
+  snprintf(bundle, sizeof bundle, "%s/dist/selkie.js", root); /* the code-cache loader */
 
   char idbuf[32];
   if (!getenv("SELKIE_HOST_UID")) {
@@ -127,6 +127,15 @@ int main(int argc, char **argv) {
     setenv("SELKIE_HOST_GID", idbuf, 1);
   }
   setenv("SELKIE_LAUNCHER", exe, 1);
+
+  /* Node parses every certificate in NODE_EXTRA_CA_CERTS at start-up (~60 ms
+   * for a system bundle), before any command runs.  Only registry access needs
+   * them, so hand the path on for the registry client to load when it does. */
+  const char *cas = getenv("NODE_EXTRA_CA_CERTS");
+  if (cas && *cas) {
+    setenv("SELKIE_EXTRA_CA_CERTS", cas, 1);
+    unsetenv("NODE_EXTRA_CA_CERTS");
+  }
 
   unsetenv("SELKIE_SESSION");
   if (getuid() != 0 || getenv("SELKIE_SESSION_PID_FORCE")) {

@@ -330,7 +330,26 @@ function usageMessage(err: CommanderError): string {
   return m;
 }
 
+/** Build time only: load what `run` and the listing commands use, for V8's code cache (scripts/boot.cjs). */
+async function warmCache(): Promise<void> {
+  await Promise.all([
+    import('../engine/context'),
+    import('../engine/create'),
+    import('../engine/start'),
+    import('../engine/remove'),
+    import('../engine/images'),
+    import('../userns/session'),
+    import('./commands/containers'),
+    import('./commands/images'),
+    import('./commands/inspect'),
+  ]);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '__warm-cache') {
+    await warmCache();
+    return 0;
+  }
   const program = buildProgram();
   const applyOverrides = (cmd: Command) => {
     cmd.exitOverride();

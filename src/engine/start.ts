@@ -48,7 +48,9 @@ function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
   const runDir = ctx.runDir(rec.id);
   const ctrDir = ctx.containers.containerDir(rec.id);
   const rootfs = join(runDir, 'rootfs');
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  // 0711: crun, once inside a container namespace whose root is not the
+  // session's root (--userns=auto, keep-id), still has to reach the rootfs.
+  mkdirSync(runDir, { recursive: true, mode: 0o711 });
   mkdirSync(ctx.emptyLayer, { recursive: true, mode: 0o755 });
   const host = hostIds();
   const mapping = containerMapping(rec.userns.mode, rec.userns.block, host);
@@ -117,7 +119,9 @@ function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
       user,
       terminal: false,
       hostname: rec.config.hostname,
-      rootfs,
+      // Relative to the bundle: crun opens the bundle before it enters the
+      // container's namespace, whose root may not be able to walk our paths.
+      rootfs: 'rootfs',
       readOnly: rec.config.readOnly,
       uidMap: mapping.uid,
       gidMap: mapping.gid,

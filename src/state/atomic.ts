@@ -4,12 +4,17 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
-export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
+/**
+ * durable: fsync before the rename, so the content also survives a power
+ * loss.  Records rewritten on every container start skip it: the rename alone
+ * already protects them from a killed process, which is the common case.
+ */
+export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644, durable = true): void {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
@@ -24,8 +29,8 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   }
 }
 
-export function writeJsonAtomic(path: string, value: unknown, mode = 0o644): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o644, durable = true): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode, durable);
 }
 
 /** Reads a JSON file; undefined when it does not exist. */

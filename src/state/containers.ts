@@ -107,7 +107,7 @@ export class ContainerStore {
   /** Writes a record; the directory is created on first write. */
   save(rec: ContainerRecord): void {
     mkdirSync(join(this.dir, rec.id), { recursive: true, mode: 0o700 });
-    writeJsonAtomic(join(this.dir, rec.id, 'container.json'), rec, 0o600);
+    writeJsonAtomic(join(this.dir, rec.id, 'container.json'), rec, 0o600, false);
   }
 
   /** Read-modify-write of one record under the store lock; undefined if it vanished. */

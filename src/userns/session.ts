@@ -24,8 +24,8 @@ export interface SessionLayout {
 export function sessionLayout(): SessionLayout {
   const host = hostIds();
   const user = userName(host.uid);
-  const uidRanges = readSubIds('/etc/subuid', user, host.uid);
-  const gidRanges = readSubIds('/etc/subgid', user, host.uid);
+  const uidRanges = readSubIds(process.env.SELKIE_SUBUID_FILE || '/etc/subuid', user, host.uid);
+  const gidRanges = readSubIds(process.env.SELKIE_SUBGID_FILE || '/etc/subgid', user, host.uid);
   const u = sessionMap(host.uid, uidRanges);
   const g = sessionMap(host.gid, gidRanges);
   return { user, host, uidRanges, gidRanges, uidMap: u.entries, gidMap: g.entries, size: Math.min(u.size, g.size) };

@@ -1,0 +1,119 @@
+// npm run bench: `selkie run --rm IMAGE true` against bare crun on an
+// equivalent bundle and against Podman, all in one process, interleaved
+// round-robin so that machine noise falls on every peer alike.  Reports
+// medians, spread and ratios (never absolute targets: this machine is noisy).
+//
+// Runs as the calling user; as root it re-runs itself as the test user of
+// scripts/setup-host.sh on a copy of this tree (as `npm test` does).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { busyboxEntries, tarOf, writeDockerArchive } from './fixtures.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+
+if (process.getuid() === 0) {
+  const user = process.env.SELKIE_TEST_USER ?? 'selkietest';
+  const stage = execFileSync('bash', [join(root, 'scripts/stage-for-user.sh'), user], { encoding: 'utf8' }).trim();
+  const uid = execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim();
+  const home = execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).split(':')[5];
+  const r = spawnSync('runuser', ['-u', user, '--', 'env', `HOME=${home}`, `XDG_RUNTIME_DIR=/run/user/${uid}`, `BENCH_RUNS=${RUNS}`, process.execPath, join(stage, 'scripts/bench.mjs')], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const selkie = join(root, 'bin/selkie');
+const work = mkdtempSync(join(tmpdir(), 'selkie-bench-'));
+const IMG = 'localhost/bench-busybox:latest';
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+// ---- fixtures --------------------------------------------------------------
+const archive = join(work, 'busybox.tar');
+await writeDockerArchive(archive, { repoTag: IMG });
+sh(selkie, ['load', '-i', archive]);
+
+// An equivalent prepared bundle for bare crun: the same busybox files as a
+// plain directory, and the spec selkie itself writes, minus what only makes
+// sense inside selkie's session namespace (crun maps just the caller).
+const bundle = join(work, 'bundle');
+const rootfs = join(bundle, 'rootfs');
+mkdirSync(rootfs, { recursive: true });
+writeFileSync(join(work, 'rootfs.tar'), await tarOf(busyboxEntries().map((e) => ({ ...e, uid: 0, gid: 0 }))));
+sh('tar', ['-xf', join(work, 'rootfs.tar'), '-C', rootfs, '--no-same-owner']);
+const spec = (() => {
+  // Ask selkie for the spec of a created container, then adapt it.
+  sh(selkie, ['rm', '-f', 'bench-spec']);
+  sh(selkie, ['create', '--name', 'bench-spec', IMG, 'true']);
+  const r = spawnSync(selkie, ['start', '-a', 'bench-spec'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`selkie start failed: ${r.stderr}`);
+  const runDir = JSON.parse(sh(selkie, ['inspect', 'bench-spec']))[0].OCIConfigPath;
+  const s = JSON.parse(readFileSync(runDir, 'utf8'));
+  sh(selkie, ['rm', 'bench-spec']);
+  return s;
+})();
+spec.root = { path: 'rootfs', readonly: false };
+spec.mounts = spec.mounts.filter((m) => m.type !== 'bind');
+spec.linux.uidMappings = [{ containerID: 0, hostID: process.getuid(), size: 1 }];
+spec.linux.gidMappings = [{ containerID: 0, hostID: process.getgid(), size: 1 }];
+spec.mounts = spec.mounts.map((m) => (m.type === 'devpts' ? { ...m, options: m.options.filter((o) => o !== 'gid=5') } : m));
+writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+const crunRoot = join(work, 'crun-state');
+
+const peers = [
+  { name: 'selkie run --rm (default: own userns, fuse-overlayfs)', cmd: selkie, args: ['run', '--rm', IMG, 'true'] },
+  { name: 'selkie run --rm --userns=host (kernel overlay)', cmd: selkie, args: ['run', '--rm', '--userns=host', IMG, 'true'] },
+  { name: 'crun run (bare, prepared bundle)', cmd: 'crun', args: ['--cgroup-manager=disabled', `--root=${crunRoot}`, 'run', `--bundle=${bundle}`, 'bench-crun'] },
+];
+if (have('podman') && !process.env.BENCH_NO_PODMAN) {
+  sh('podman', ['load', '-i', archive], { stdio: 'ignore' });
+  peers.push({ name: 'podman run --rm --network none', cmd: 'podman', args: ['run', '--rm', '--network', 'none', IMG, 'true'] });
+}
+
+// ---- measure ---------------------------------------------------------------
+for (const p of peers) {
+  p.times = [];
+  for (let i = 0; i < 3; i++) sh(p.cmd, p.args); // warm caches, create sessions
+}
+for (let i = 0; i < RUNS; i++) {
+  for (const p of peers) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(p.cmd, p.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${p.name} failed: ${r.stderr}`);
+    p.times.push(ms);
+  }
+}
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (f) => s[Math.min(s.length - 1, Math.floor(f * s.length))];
+  return { median: q(0.5), p10: q(0.1), p90: q(0.9), min: s[0], max: s[s.length - 1] };
+}
+const fmt = (x) => x.toFixed(1).padStart(7);
+console.log(`\nselkie run --rm benchmark: ${RUNS} runs each, interleaved (ms)\n`);
+console.log(`${'peer'.padEnd(58)} ${'median'.padStart(7)} ${'p10'.padStart(7)} ${'p90'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}`);
+for (const p of peers) {
+  p.s = stats(p.times);
+  console.log(`${p.name.padEnd(58)} ${fmt(p.s.median)} ${fmt(p.s.p10)} ${fmt(p.s.p90)} ${fmt(p.s.min)} ${fmt(p.s.max)}`);
+}
+const crun = peers[2].s.median;
+const podman = peers[3]?.s.median;
+console.log('\nratios of medians:');
+for (const p of peers.slice(0, 2)) {
+  const parts = [`${(p.s.median / crun).toFixed(2)}x bare crun (target <= 5)`];
+  if (podman) parts.push(`${(p.s.median / podman).toFixed(2)}x podman (target <= 0.33)`);
+  console.log(`  ${p.name}: ${parts.join(', ')}`);
+}
+sh(selkie, ['rmi', '-f', IMG]);
+rmSync(work, { recursive: true, force: true });
