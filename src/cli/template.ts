@@ -1,0 +1,919 @@
+// A subset of Go's text/template, enough for Podman/Docker style `--format` strings.
+// Semantics follow Go where users can observe them: piped values are the last argument,
+// values print as fmt's %v would, missing map keys print "<no value>".
+
+import { formatG } from './units';
+
+export class TemplateError extends Error {}
+
+/** Podman turns a literal `\t` / `\n` typed on the command line into a tab / newline before parsing. */
+export function normalizeFormat(s: string): string {
+  return s.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+}
+
+export function compileTemplate(src: string): (data: unknown) => string {
+  const nodes = new Parser(lex(src)).parseTop();
+  return (data) => {
+    const ex = new Exec(data, false);
+    ex.list(nodes, data);
+    return ex.out;
+  };
+}
+
+/** Renders the template's header line: each action prints the header of the first field it uses. */
+export function renderHeader(src: string, header: (path: string[]) => string): string {
+  const nodes = new Parser(lex(src)).parseTop();
+  const ex = new Exec(undefined, header);
+  ex.list(nodes, undefined);
+  return ex.out;
+}
+
+// ---- lexer ----
+
+type Tok =
+  | { k: 'ident'; v: string; sp: boolean }
+  | { k: 'str'; v: string; sp: boolean }
+  | { k: 'num'; v: number; sp: boolean }
+  | { k: 'field'; v: string[]; sp: boolean }
+  | { k: 'var'; v: string; sp: boolean }
+  | { k: '|' | '(' | ')' | ':=' | '=' | ','; sp: boolean };
+
+type Item = { k: 'text'; s: string } | { k: 'action'; toks: Tok[] };
+
+const SPACE = /[ \t\r\n]/;
+const IDENT = /[A-Za-z0-9_]/;
+const NUMBER = /^[+-]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)/;
+
+function fail(msg: string): never {
+  throw new TemplateError(`template: ${msg}`);
+}
+
+function lex(src: string): Item[] {
+  const items: Item[] = [];
+  let i = 0;
+  let trimNext = false;
+  const pushText = (s: string) => {
+    if (trimNext) s = s.replace(/^[ \t\r\n]+/, '');
+    trimNext = false;
+    if (s) items.push({ k: 'text', s });
+  };
+  while (i < src.length) {
+    const open = src.indexOf('{{', i);
+    if (open < 0) {
+      pushText(src.slice(i));
+      break;
+    }
+    let text = src.slice(i, open);
+    i = open + 2;
+    if (src[i] === '-' && SPACE.test(src[i + 1] ?? '')) {
+      text = text.replace(/[ \t\r\n]+$/, '');
+      i += 2;
+    }
+    pushText(text);
+    const isClose = (j: number): number => {
+      // Returns the length of the closing delimiter at j (with its trim marker), or 0.
+      if (src.startsWith('}}', j)) return 2;
+      if (SPACE.test(src[j] ?? '')) {
+        let k = j;
+        while (SPACE.test(src[k] ?? '')) k++;
+        if (src.startsWith('-}}', k)) return k - j + 3;
+      }
+      return 0;
+    };
+    const finish = (j: number) => {
+      const n = isClose(j);
+      if (n > 2) trimNext = true;
+      return j + n;
+    };
+    while (SPACE.test(src[i] ?? '') && !isClose(i)) i++;
+    if (src.startsWith('/*', i)) {
+      const end = src.indexOf('*/', i + 2);
+      if (end < 0) fail('unclosed comment');
+      const j = end + 2;
+      if (!isClose(j)) fail('comment ends before closing delimiter');
+      i = finish(j);
+      continue;
+    }
+    const toks: Tok[] = [];
+    let sp = true;
+    for (;;) {
+      if (i >= src.length) fail('unclosed action');
+      if (isClose(i)) {
+        i = finish(i);
+        break;
+      }
+      const c = src[i];
+      if (SPACE.test(c)) {
+        i++;
+        sp = true;
+        continue;
+      }
+      const num = NUMBER.exec(src.slice(i));
+      if (num && (/[0-9]/.test(c) || ((c === '+' || c === '-' || c === '.') && /[0-9.]/.test(src[i + 1] ?? '')))) {
+        const t = num[0].replace(/_/g, '');
+        const neg = t.startsWith('-');
+        const v = Number(t.replace(/^[+-]/, ''));
+        if (Number.isNaN(v)) fail(`bad number syntax: "${num[0]}"`);
+        toks.push({ k: 'num', v: neg ? -v : v, sp });
+        i += num[0].length;
+      } else if (c === '"' || c === '`') {
+        let j = i + 1;
+        if (c === '`') {
+          j = src.indexOf('`', j);
+          if (j < 0) fail('unterminated raw quoted string');
+          toks.push({ k: 'str', v: src.slice(i + 1, j), sp });
+        } else {
+          while (j < src.length && src[j] !== '"') {
+            if (src[j] === '\n') fail('unterminated quoted string');
+            j += src[j] === '\\' ? 2 : 1;
+          }
+          if (j >= src.length) fail('unterminated quoted string');
+          toks.push({ k: 'str', v: unquote(src.slice(i + 1, j)), sp });
+        }
+        i = j + 1;
+      } else if (c === "'") {
+        const m = /^'(\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)|[^\\'])'/u.exec(src.slice(i));
+        if (!m) fail('bad character constant');
+        toks.push({ k: 'num', v: unquote(m[1]).codePointAt(0)!, sp });
+        i += m[0].length;
+      } else if (c === '.' || c === '$') {
+        let j = i;
+        const path: string[] = [];
+        let name = '$';
+        if (c === '$') {
+          j++;
+          while (IDENT.test(src[j] ?? '')) j++;
+          name = src.slice(i, j);
+        }
+        while (src[j] === '.' && /[A-Za-z_]/.test(src[j + 1] ?? '')) {
+          let k = j + 1;
+          while (IDENT.test(src[k] ?? '')) k++;
+          path.push(src.slice(j + 1, k));
+          j = k;
+        }
+        if (c === '.' && path.length === 0) j = i + 1; // bare dot
+        toks.push(c === '$' ? { k: 'var', v: name, sp } : { k: 'field', v: path, sp });
+        // `$x.Field` is lexed as a var with a path: keep it as a chained field token.
+        if (c === '$' && path.length) toks.push({ k: 'field', v: path, sp: false });
+        i = j;
+      } else if (/[A-Za-z_]/.test(c)) {
+        let j = i;
+        while (IDENT.test(src[j] ?? '')) j++;
+        toks.push({ k: 'ident', v: src.slice(i, j), sp });
+        i = j;
+      } else if (src.startsWith(':=', i)) {
+        toks.push({ k: ':=', sp });
+        i += 2;
+      } else if (c === '|' || c === '(' || c === ')' || c === '=' || c === ',') {
+        toks.push({ k: c, sp });
+        i++;
+      } else {
+        fail(`unexpected "${c}" in command`);
+      }
+      sp = false;
+    }
+    items.push({ k: 'action', toks });
+  }
+  return items;
+}
+
+function unquote(s: string): string {
+  return s.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)/gu, (_, e: string) => {
+    switch (e[0]) {
+      case 'a': return '\x07';
+      case 'b': return '\b';
+      case 'f': return '\f';
+      case 'n': return '\n';
+      case 'r': return '\r';
+      case 't': return '\t';
+      case 'v': return '\v';
+      case '\\': case '"': case "'": return e;
+      case 'x': case 'u': case 'U': return String.fromCodePoint(parseInt(e.slice(1), 16));
+      default:
+        if (/^[0-7]{3}$/.test(e)) return String.fromCharCode(parseInt(e, 8));
+        return fail(`invalid syntax in string escape \\${e}`);
+    }
+  });
+}
+
+// ---- parser ----
+
+type Arg =
+  | { t: 'field'; path: string[] }
+  | { t: 'var'; name: string }
+  | { t: 'chain'; of: Arg; path: string[] }
+  | { t: 'lit'; v: unknown }
+  | { t: 'ident'; name: string }
+  | { t: 'pipe'; pipe: Pipe };
+interface Pipe {
+  decl: string[];
+  assign: boolean;
+  cmds: Arg[][];
+}
+type Node =
+  | { t: 'text'; s: string }
+  | { t: 'action'; pipe: Pipe }
+  | { t: 'if' | 'with' | 'range'; pipe: Pipe; body: Node[]; els?: Node[] }
+  | { t: 'break' }
+  | { t: 'continue' };
+
+const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'break', 'continue', 'define', 'template', 'block']);
+
+class Parser {
+  private pos = 0;
+  private vars = ['$'];
+  private rangeDepth = 0;
+  constructor(private items: Item[]) {}
+
+  parseTop(): Node[] {
+    const { nodes, stop } = this.list();
+    if (stop) fail(`unexpected {{${stop.word}}}`);
+    return nodes;
+  }
+
+  private list(): { nodes: Node[]; stop?: { word: string; rest: Tok[] } } {
+    const nodes: Node[] = [];
+    while (this.pos < this.items.length) {
+      const it = this.items[this.pos++];
+      if (it.k === 'text') {
+        nodes.push({ t: 'text', s: it.s });
+        continue;
+      }
+      const [first, ...rest] = it.toks;
+      if (!first) fail('missing value for command');
+      const word = first.k === 'ident' && KEYWORDS.has(first.v) ? first.v : '';
+      if (word === 'end' || word === 'else') return { nodes, stop: { word, rest } };
+      if (word === 'if' || word === 'with' || word === 'range') nodes.push(this.control(word, rest));
+      else if (word === 'break' || word === 'continue') {
+        if (!this.rangeDepth) fail(`{{${word}}} outside {{range}}`);
+        if (rest.length) fail(`unexpected ${word} arguments`);
+        nodes.push(word === 'break' ? { t: 'break' } : { t: 'continue' });
+      } else if (word) fail(`{{${word}}} is not supported`);
+      else nodes.push({ t: 'action', pipe: this.pipeline(it.toks, false) });
+    }
+    return { nodes };
+  }
+
+  private control(kind: 'if' | 'with' | 'range', toks: Tok[]): Node {
+    const mark = this.vars.length;
+    try {
+      return this.controlBody(kind, toks);
+    } finally {
+      // Variables declared in a control structure (its pipeline, body or else) end with it.
+      this.vars.length = mark;
+    }
+  }
+
+  private controlBody(kind: 'if' | 'with' | 'range', toks: Tok[]): Node {
+    const pipe = this.pipeline(toks, true);
+    if (!pipe.cmds.length) fail(`missing value for ${kind}`);
+    if (kind === 'range') this.rangeDepth++;
+    const body = this.list();
+    if (kind === 'range') this.rangeDepth--;
+    let stop = body.stop;
+    if (!stop) fail(`unexpected EOF in ${kind}`);
+    const node: Node = { t: kind, pipe, body: body.nodes };
+    if (stop.word === 'else') {
+      const [w, ...rest] = stop.rest;
+      if (w?.k === 'ident' && (w.v === 'if' || w.v === 'with')) {
+        // `{{else if x}}` is `{{else}}{{if x}}...{{end}}{{end}}` sharing one end.
+        node.els = [this.control(w.v, rest)];
+        return node;
+      }
+      if (stop.rest.length) fail('unexpected tokens after else');
+      const els = this.list();
+      if (els.stop?.word !== 'end') fail(`expected end; found ${els.stop ? els.stop.word : 'EOF'}`);
+      stop = els.stop;
+      node.els = els.nodes;
+    }
+    if (stop.rest.length) fail('unexpected tokens after end');
+    return node;
+  }
+
+  private pipeline(toks: Tok[], control: boolean): Pipe {
+    const pipe: Pipe = { decl: [], assign: false, cmds: [] };
+    let i = 0;
+    // Declarations: `$x :=`, `$i, $e :=` (the latter only for range), `$x =`.
+    const d = toks.findIndex((t) => t.k === ':=' || t.k === '=');
+    if (d > 0 && toks.slice(0, d).every((t, j) => (j % 2 ? t.k === ',' : t.k === 'var'))) {
+      pipe.decl = toks.slice(0, d).filter((t) => t.k === 'var').map((t) => (t as { v: string }).v);
+      pipe.assign = toks[d].k === '=';
+      if (pipe.decl.length > 2 || (pipe.decl.length === 2 && !control)) fail('too many declarations');
+      i = d + 1;
+    }
+    const [cmds, end] = this.cmds(toks, i);
+    if (end < toks.length) fail(`unexpected ${describe(toks[end])} in operand`);
+    pipe.cmds = cmds;
+    if (!cmds.length && !control) fail('missing value for command');
+    for (const name of pipe.decl) {
+      if (pipe.assign) this.checkVar(name);
+      else this.vars.push(name);
+    }
+    return pipe;
+  }
+
+  private cmds(toks: Tok[], i: number): [Arg[][], number] {
+    const cmds: Arg[][] = [];
+    let cmd: Arg[] = [];
+    while (i < toks.length && toks[i].k !== ')') {
+      const t = toks[i];
+      if (t.k === '|') {
+        if (!cmd.length) fail('missing command in pipeline');
+        cmds.push(cmd);
+        cmd = [];
+        i++;
+        continue;
+      }
+      if (cmd.length && !t.sp && t.k !== 'field') fail(`missing space before ${describe(t)}`);
+      let arg: Arg;
+      if (t.k === '(') {
+        const [inner, end] = this.cmds(toks, i + 1);
+        if (toks[end]?.k !== ')') fail('unclosed left paren');
+        if (!inner.length) fail('missing value for parenthesized pipeline');
+        arg = { t: 'pipe', pipe: { decl: [], assign: false, cmds: inner } };
+        i = end + 1;
+      } else {
+        arg = this.operand(t);
+        i++;
+      }
+      const next = toks[i];
+      if (next?.k === 'field' && !next.sp && next.v.length && arg.t !== 'field') {
+        arg = { t: 'chain', of: arg, path: next.v };
+        i++;
+      }
+      cmd.push(arg);
+    }
+    if (cmd.length) cmds.push(cmd);
+    else if (cmds.length) fail('missing command in pipeline');
+    return [cmds, i];
+  }
+
+  private operand(t: Tok): Arg {
+    switch (t.k) {
+      case 'field': return { t: 'field', path: t.v };
+      case 'var': this.checkVar(t.v); return { t: 'var', name: t.v };
+      case 'str': case 'num': return { t: 'lit', v: t.v };
+      case 'ident':
+        if (t.v === 'true' || t.v === 'false') return { t: 'lit', v: t.v === 'true' };
+        if (t.v === 'nil') return { t: 'lit', v: null };
+        if (!Object.hasOwn(FUNCS, t.v) && t.v !== 'and' && t.v !== 'or') fail(`function "${t.v}" not defined`);
+        return { t: 'ident', name: t.v };
+      default: return fail(`unexpected ${describe(t)} in operand`);
+    }
+  }
+
+  private checkVar(name: string): void {
+    if (!this.vars.includes(name)) fail(`undefined variable "${name}"`);
+  }
+}
+
+function describe(t: Tok): string {
+  return 'v' in t ? `"${Array.isArray(t.v) ? '.' + t.v.join('.') : t.v}"` : `"${t.k}"`;
+}
+
+// ---- execution ----
+
+const BREAK = Symbol('break');
+const CONTINUE = Symbol('continue');
+
+class Exec {
+  out = '';
+  private vars: [string, unknown][];
+  constructor(root: unknown, private header: false | ((path: string[]) => string)) {
+    this.vars = [['$', root]];
+  }
+
+  list(nodes: Node[], dot: unknown): void {
+    for (const n of nodes) this.node(n, dot);
+  }
+
+  private node(n: Node, dot: unknown): void {
+    if (n.t === 'text') {
+      this.out += n.s;
+      return;
+    }
+    if (this.header) {
+      // Header rows ignore control flow: every branch's columns name themselves once.
+      if (n.t === 'break' || n.t === 'continue') return;
+      if (n.t === 'action') {
+        if (!n.pipe.decl.length) {
+          const path = firstField(n.pipe);
+          this.out += path ? this.header(path) : '';
+        }
+      } else this.list(n.body, dot);
+      return;
+    }
+    if (n.t === 'break') throw BREAK;
+    if (n.t === 'continue') throw CONTINUE;
+    const mark = this.vars.length;
+    try {
+      if (n.t === 'action') {
+        const v = this.pipe(n.pipe, dot);
+        if (!n.pipe.decl.length) this.out += printValue(v, true);
+        return;
+      }
+      if (n.t === 'if' || n.t === 'with') {
+        const v = this.pipe(n.pipe, dot);
+        if (truth(v)) this.list(n.body, n.t === 'with' ? v : dot);
+        else if (n.els) this.list(n.els, dot);
+        return;
+      }
+      const v = this.pipe({ ...n.pipe, decl: [] }, dot);
+      const entries = rangeEntries(v);
+      if (!entries.length) {
+        if (n.els) this.list(n.els, dot);
+        return;
+      }
+      const [d1, d2] = n.pipe.decl;
+      for (const [k, e] of entries) {
+        if (d2) this.vars.push([d1, k], [d2, e]);
+        else if (d1) this.vars.push([d1, e]);
+        try {
+          this.list(n.body, e);
+        } catch (err) {
+          if (err === BREAK) break;
+          if (err !== CONTINUE) throw err;
+        } finally {
+          this.vars.length = mark;
+        }
+      }
+    } finally {
+      // Variables declared inside a control structure end with it; top-level actions keep theirs.
+      if (n.t !== 'action') this.vars.length = mark;
+    }
+  }
+
+  private pipe(p: Pipe, dot: unknown): unknown {
+    let v: unknown;
+    let piped = false;
+    for (const cmd of p.cmds) {
+      v = this.command(cmd, dot, piped, v);
+      piped = true;
+    }
+    if (p.assign) {
+      for (let i = this.vars.length - 1; i >= 0; i--) {
+        if (this.vars[i][0] === p.decl[0]) {
+          this.vars[i][1] = v;
+          break;
+        }
+      }
+    } else if (p.decl.length === 1) this.vars.push([p.decl[0], v]);
+    return v;
+  }
+
+  private command(cmd: Arg[], dot: unknown, piped: boolean, prev: unknown): unknown {
+    const [first, ...rest] = cmd;
+    if (first.t === 'ident') {
+      const name = first.name;
+      if (name === 'and' || name === 'or') {
+        // Short-circuit like Go 1.18+: the first deciding argument is the result.
+        const all: (() => unknown)[] = rest.map((a) => () => this.arg(a, dot));
+        if (piped) all.push(() => prev);
+        if (!all.length) fail(`wrong number of args for ${name}: want at least 1 got 0`);
+        let v: unknown;
+        for (const f of all) {
+          v = f();
+          if (truth(v) === (name === 'or')) return v;
+        }
+        return v;
+      }
+      const args = rest.map((a) => this.arg(a, dot));
+      if (piped) args.push(prev);
+      try {
+        return FUNCS[name](...args);
+      } catch (err) {
+        if (err instanceof TemplateError) throw err;
+        return fail(`error calling ${name}: ${(err as Error).message}`);
+      }
+    }
+    if (rest.length || piped) fail(`can't give argument to non-function ${argText(first)}`);
+    return this.arg(first, dot);
+  }
+
+  private arg(a: Arg, dot: unknown): unknown {
+    switch (a.t) {
+      case 'lit': return a.v;
+      case 'field': return field(dot, a.path);
+      case 'var': return this.lookup(a.name);
+      case 'chain': return field(this.arg(a.of, dot), a.path);
+      case 'pipe': return this.pipe(a.pipe, dot);
+      case 'ident': return this.command([a], dot, false, undefined);
+    }
+  }
+
+  private lookup(name: string): unknown {
+    for (let i = this.vars.length - 1; i >= 0; i--) if (this.vars[i][0] === name) return this.vars[i][1];
+    return fail(`undefined variable "${name}"`);
+  }
+}
+
+function argText(a: Arg): string {
+  if (a.t === 'field') return '.' + a.path.join('.');
+  if (a.t === 'var') return a.name;
+  if (a.t === 'lit') return printValue(a.v, false);
+  return '(...)';
+}
+
+function firstField(p: Pipe): string[] | undefined {
+  for (const cmd of p.cmds) {
+    for (const a of cmd) {
+      if (a.t === 'field') return a.path;
+      if (a.t === 'chain' && a.of.t === 'var' && a.of.name === '$') return a.path;
+      if (a.t === 'pipe') {
+        const f = firstField(a.pipe);
+        if (f) return f;
+      }
+    }
+  }
+  return undefined;
+}
+
+function field(v: unknown, path: string[]): unknown {
+  for (const name of path) {
+    // A nil receiver yields no value rather than an error: rows may legitimately lack sub-objects.
+    if (v === null || v === undefined) return undefined;
+    if (v instanceof Map) v = v.get(name);
+    else if (typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      // Getters on class instances count as fields; Object.prototype members do not.
+      const f = Object.hasOwn(o, name) || (name in o && !(name in Object.prototype)) ? o[name] : undefined;
+      v = typeof f === 'function' ? f.call(o) : f;
+    } else fail(`can't evaluate field ${name} in type ${goType(v)}`);
+  }
+  return v;
+}
+
+function rangeEntries(v: unknown): [unknown, unknown][] {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) return v.map((e, i) => [i, e]);
+  if (typeof v === 'number' && Number.isInteger(v)) return Array.from({ length: Math.max(0, v) }, (_, i) => [i, i]);
+  if (v instanceof Map) return [...v.keys()].sort(cmpKeys).map((k) => [k, v.get(k)]);
+  if (typeof v === 'object' && !(v instanceof Date)) {
+    const o = v as Record<string, unknown>;
+    return Object.keys(o).sort(cmpKeys).map((k) => [k, o[k]]);
+  }
+  return fail(`range can't iterate over ${printValue(v, false)}`);
+}
+
+function cmpKeys(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = String(a), y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function truth(v: unknown): boolean {
+  if (v === null || v === undefined) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  if (typeof v === 'string' || Array.isArray(v)) return v.length > 0;
+  if (v instanceof Map) return v.size > 0;
+  if (v instanceof Date) return true;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return true;
+}
+
+function goType(v: unknown): string {
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return '[]interface {}';
+  if (v instanceof Date) return 'time.Time';
+  return 'map[string]interface {}';
+}
+
+// ---- printing (fmt's %v) ----
+
+function goFloat(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? 'NaN' : n > 0 ? '+Inf' : '-Inf';
+  const [m, e] = n.toExponential().split('e');
+  const exp = Number(e);
+  if (exp < -4 || exp >= 21) return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(n);
+}
+
+function goTime(d: Date): string {
+  const off = -d.getTimezoneOffset();
+  const l = new Date(d.getTime() + off * 60_000);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const ms = l.getUTCMilliseconds();
+  const frac = ms ? '.' + p(ms, 3).replace(/0+$/, '') : '';
+  const sign = off < 0 ? '-' : '+';
+  const offStr = `${sign}${p(Math.trunc(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+  let zone = off === 0 ? 'UTC' : offStr;
+  if (off !== 0) {
+    const name = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value;
+    if (name && /^[A-Z]{2,5}$/.test(name)) zone = name;
+  }
+  return `${l.getUTCFullYear()}-${p(l.getUTCMonth() + 1)}-${p(l.getUTCDate())} ${p(l.getUTCHours())}:${p(l.getUTCMinutes())}:${p(l.getUTCSeconds())}${frac} ${offStr} ${zone}`;
+}
+
+/** fmt's %v; `top` distinguishes a missing value printed by an action ("<no value>") from a nested nil ("<nil>"). */
+function printValue(v: unknown, top: boolean): string {
+  if (v === null || v === undefined) return top ? '<no value>' : '<nil>';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return goFloat(v);
+  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v instanceof Date) return goTime(v);
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) return `[${Array.from(v as ArrayLike<unknown>, (e) => printValue(e, false)).join(' ')}]`;
+  if (v instanceof Map) return `map[${[...v.keys()].sort(cmpKeys).map((k) => `${printValue(k, false)}:${printValue(v.get(k), false)}`).join(' ')}]`;
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `map[${Object.keys(o).sort(cmpKeys).map((k) => `${k}:${printValue(o[k], false)}`).join(' ')}]`;
+  }
+  return String(v);
+}
+
+const QUOTE_ESC: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
+
+/** strconv.Quote. */
+function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    const esc = QUOTE_ESC[ch];
+    if (esc) out += esc;
+    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else if (/[\p{C}\p{Zl}\p{Zp}]/u.test(ch) || (/\p{Zs}/u.test(ch) && ch !== ' ')) out += c > 0xffff ? '\\U' + c.toString(16).padStart(8, '0') : '\\u' + c.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
+
+// ---- printf ----
+
+function sprintf(format: string, args: unknown[]): string {
+  let out = '';
+  let argi = 0;
+  let i = 0;
+  while (i < format.length) {
+    const pct = format.indexOf('%', i);
+    if (pct < 0) {
+      out += format.slice(i);
+      break;
+    }
+    out += format.slice(i, pct);
+    i = pct + 1;
+    if (i >= format.length) {
+      out += '%!(NOVERB)';
+      break;
+    }
+    let flags = '';
+    while (i < format.length && '-+# 0'.includes(format[i])) flags += format[i++];
+    const num = (): number | undefined => {
+      if (format[i] === '*') {
+        i++;
+        const a = args[argi++];
+        return typeof a === 'number' ? Math.trunc(a) : undefined;
+      }
+      const m = /^\d+/.exec(format.slice(i));
+      if (!m) return undefined;
+      i += m[0].length;
+      return Number(m[0]);
+    };
+    let width = num();
+    let prec: number | undefined;
+    if (format[i] === '.') {
+      i++;
+      prec = num() ?? 0;
+    }
+    if (width !== undefined && width < 0) {
+      flags += '-';
+      width = -width;
+    }
+    const verb = String.fromCodePoint(format.codePointAt(i) ?? 37);
+    i += verb.length;
+    if (verb === '%') {
+      out += '%';
+      continue;
+    }
+    if (argi >= args.length) {
+      out += `%!${verb}(MISSING)`;
+      continue;
+    }
+    const body = fmtVerb(verb, args[argi++], flags, prec);
+    out += pad(body, width, flags);
+  }
+  if (argi < args.length) out += `%!(EXTRA ${args.slice(argi).map((a) => (a === null || a === undefined ? '<nil>' : `${goType(a)}=${printValue(a, false)}`)).join(', ')})`;
+  return out;
+}
+
+function pad(s: string, width: number | undefined, flags: string): string {
+  const len = [...s].length;
+  if (width === undefined || len >= width) return s;
+  const fill = width - len;
+  if (flags.includes('-')) return s + ' '.repeat(fill);
+  if (flags.includes('0')) {
+    // Go zero-pads strings too; a numeric sign stays in front.
+    const sign = /^[+-]\d/.test(s) ? s[0] : '';
+    return sign + '0'.repeat(fill) + s.slice(sign.length);
+  }
+  return ' '.repeat(fill) + s;
+}
+
+function fmtVerb(verb: string, a: unknown, flags: string, prec: number | undefined): string {
+  const bad = () => (a === null || a === undefined ? `%!${verb}(<nil>)` : `%!${verb}(${goType(a)}=${printValue(a, false)})`);
+  const plus = (s: string, n: number) => (n >= 0 && flags.includes('+') ? '+' + s : n >= 0 && flags.includes(' ') ? ' ' + s : s);
+  if (Array.isArray(a) && verb !== 'v' && verb !== 'T') return `[${a.map((e) => fmtVerb(verb, e, flags, prec)).join(' ')}]`;
+  switch (verb) {
+    case 'v':
+      if (flags.includes('#') && typeof a === 'string') return goQuote(a);
+      return a === null || a === undefined ? '<nil>' : printValue(a, false);
+    case 'T':
+      return a === null || a === undefined ? '<nil>' : goType(a);
+    case 's':
+      if (typeof a === 'string') return prec === undefined ? a : [...a].slice(0, prec).join('');
+      if (typeof a === 'object' && a !== null && !(a instanceof Date)) return printValue(a, false);
+      if (a instanceof Date) return goTime(a);
+      return bad();
+    case 'q':
+      if (typeof a === 'string') return flags.includes('#') && !a.includes('`') ? '`' + a + '`' : goQuote(a);
+      if (typeof a === 'number' && Number.isInteger(a)) return `'${String.fromCodePoint(a)}'`;
+      return bad();
+    case 't':
+      return typeof a === 'boolean' ? String(a) : bad();
+    case 'd': case 'b': case 'o': case 'x': case 'X': case 'c': {
+      if (typeof a === 'string' && (verb === 'x' || verb === 'X')) {
+        const h = Buffer.from(a).toString('hex');
+        return verb === 'X' ? h.toUpperCase() : h;
+      }
+      if (typeof a !== 'number' || !Number.isInteger(a)) return bad();
+      if (verb === 'c') return String.fromCodePoint(a);
+      const base = { d: 10, b: 2, o: 8, x: 16, X: 16 }[verb]!;
+      let s = Math.abs(a).toString(base);
+      if (verb === 'X') s = s.toUpperCase();
+      if (prec !== undefined) s = s.padStart(prec, '0');
+      if (flags.includes('#')) s = (({ b: '0b', o: '0', x: '0x', X: '0X' } as Record<string, string>)[verb] ?? '') + s;
+      return a < 0 ? '-' + s : plus(s, a);
+    }
+    case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
+      if (typeof a !== 'number') return bad();
+      let s: string;
+      if (verb === 'f' || verb === 'F') s = Math.abs(a).toFixed(prec ?? 6);
+      else if (verb === 'e' || verb === 'E') s = Math.abs(a).toExponential(prec ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
+      else s = prec === undefined ? goFloat(Math.abs(a)) : formatG(Math.abs(a), prec);
+      if (verb === 'E' || verb === 'G') s = s.toUpperCase();
+      return a < 0 || Object.is(a, -0) ? '-' + s : plus(s, a);
+    }
+    default:
+      return bad();
+  }
+}
+
+// ---- functions ----
+
+function str(v: unknown, fn: string): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  return fail(`error calling ${fn}: wrong type for value; expected string; got ${goType(v)}`);
+}
+
+function int(v: unknown, fn: string): number {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  return fail(`error calling ${fn}: wrong type for value; expected int; got ${v === null || v === undefined ? 'nil' : goType(v)}`);
+}
+
+function arity(fn: string, args: unknown[], min: number, max = min): void {
+  if (args.length < min || args.length > max) fail(`wrong number of args for ${fn}: want ${min === max ? min : `${min}-${max}`} got ${args.length}`);
+}
+
+type Kind = 'nil' | 'bool' | 'number' | 'string' | 'other';
+function kind(v: unknown): Kind {
+  if (v === null || v === undefined) return 'nil';
+  const t = typeof v;
+  return t === 'boolean' ? 'bool' : t === 'number' ? 'number' : t === 'string' ? 'string' : 'other';
+}
+
+function eq(a: unknown, ...bs: unknown[]): boolean {
+  if (!bs.length) fail('error calling eq: missing argument for comparison');
+  for (const b of bs) {
+    const ka = kind(a), kb = kind(b);
+    if (ka === 'nil' || kb === 'nil') {
+      if (ka === kb) return true;
+      continue;
+    }
+    if (ka !== kb) fail('error calling eq: incompatible types for comparison');
+    if (ka === 'other') {
+      if (Array.isArray(a) || Array.isArray(b) || a instanceof Map || b instanceof Map) fail('error calling eq: non-comparable type');
+      if (a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : JSON.stringify(a) === JSON.stringify(b)) return true;
+    } else if (a === b) return true;
+  }
+  return false;
+}
+
+function less(fn: string, a: unknown, b: unknown): boolean {
+  const ka = kind(a), kb = kind(b);
+  if (ka !== 'number' && ka !== 'string') fail(`error calling ${fn}: invalid type for comparison`);
+  if (ka !== kb) fail(`error calling ${fn}: incompatible types for comparison`);
+  return (a as number) < (b as number);
+}
+
+function index(item: unknown, ...keys: unknown[]): unknown {
+  let v = item;
+  for (const k of keys) {
+    if (v === null || v === undefined) fail('error calling index: index of untyped nil');
+    if (Array.isArray(v) || typeof v === 'string') {
+      const n = int(k, 'index');
+      const len = typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+      if (n < 0 || n >= len) fail(`error calling index: index out of range: ${n}`);
+      v = typeof v === 'string' ? Buffer.from(v)[n] : v[n];
+    } else if (v instanceof Map) v = v.get(k);
+    else if (typeof v === 'object') v = Object.hasOwn(v, String(k)) ? (v as Record<string, unknown>)[String(k)] : undefined;
+    else fail(`error calling index: can't index item of type ${goType(v)}`);
+  }
+  return v;
+}
+
+function sprint(args: unknown[], ln: boolean): string {
+  let out = '';
+  args.forEach((a, i) => {
+    // Sprint adds spaces only between operands when neither is a string; Sprintln always does.
+    if (i > 0 && (ln || (typeof a !== 'string' && typeof args[i - 1] !== 'string'))) out += ' ';
+    out += printValue(a, false);
+  });
+  return ln ? out + '\n' : out;
+}
+
+function jsonOf(v: unknown): string {
+  const s = JSON.stringify(v === undefined ? null : v, (_k, x) => (x instanceof Map ? Object.fromEntries(x) : typeof x === 'bigint' ? Number(x) : x));
+  // Go's encoder always escapes the JavaScript line terminators.
+  return (s ?? 'null').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+const FUNCS: Record<string, (...args: any[]) => unknown> = {
+  json: (...a) => (arity('json', a, 1), jsonOf(a[0])),
+  lower: (...a) => (arity('lower', a, 1), str(a[0], 'lower').toLowerCase()),
+  upper: (...a) => (arity('upper', a, 1), str(a[0], 'upper').toUpperCase()),
+  title: (...a) => (arity('title', a, 1), str(a[0], 'title').replace(/(^|[^\p{L}\p{N}_'])(\p{Ll})/gu, (_m, p: string, c: string) => p + c.toUpperCase())),
+  join: (...a) => {
+    arity('join', a, 2);
+    let [list, sep] = a;
+    // Go would reject `{{.Names | join ","}}` (the piped list lands last); accept it instead.
+    if (typeof list === 'string' && Array.isArray(sep)) [list, sep] = [sep, list];
+    if (list === null || list === undefined) return '';
+    if (typeof list === 'string') return list;
+    if (!Array.isArray(list)) return fail(`error calling join: wrong type for value; expected []string; got ${goType(list)}`);
+    return list.map((e) => printValue(e, false)).join(str(sep, 'join'));
+  },
+  split: (...a) => {
+    arity('split', a, 2);
+    const s = str(a[0], 'split'), sep = str(a[1], 'split');
+    return sep === '' ? Array.from(s) : s.split(sep);
+  },
+  len: (...a) => {
+    arity('len', a, 1);
+    const v = a[0];
+    if (typeof v === 'string') return Buffer.byteLength(v);
+    if (Array.isArray(v)) return v.length;
+    if (v instanceof Map) return v.size;
+    if (v && typeof v === 'object' && !(v instanceof Date)) return Object.keys(v).length;
+    return fail(`error calling len: len of ${v === null || v === undefined ? 'nil pointer' : `type ${goType(v)}`}`);
+  },
+  index: (...a) => (a.length < 1 && fail('wrong number of args for index: want at least 1 got 0'), index(a[0], ...a.slice(1))),
+  slice: (...a) => {
+    const [v, i = 0, j] = a;
+    if (typeof v !== 'string' && !Array.isArray(v)) return fail(`error calling slice: can't slice item of type ${v == null ? 'nil' : goType(v)}`);
+    const end = j === undefined ? v.length : int(j, 'slice');
+    const start = int(i, 'slice');
+    if (start < 0 || end > v.length || start > end) fail(`error calling slice: index out of range: ${start}`);
+    return v.slice(start, end);
+  },
+  printf: (...a) => (a.length < 1 && fail('wrong number of args for printf: want at least 1 got 0'), sprintf(str(a[0], 'printf'), a.slice(1))),
+  print: (...a) => sprint(a, false),
+  println: (...a) => sprint(a, true),
+  truncate: (...a) => {
+    arity('truncate', a, 2);
+    const chars = Array.from(str(a[0], 'truncate'));
+    return chars.slice(0, Math.max(0, int(a[1], 'truncate'))).join('');
+  },
+  pad: (...a) => (arity('pad', a, 3), ' '.repeat(Math.max(0, int(a[1], 'pad'))) + str(a[0], 'pad') + ' '.repeat(Math.max(0, int(a[2], 'pad')))),
+  contains: (...a) => (arity('contains', a, 2), str(a[0], 'contains').includes(str(a[1], 'contains'))),
+  hasPrefix: (...a) => (arity('hasPrefix', a, 2), str(a[0], 'hasPrefix').startsWith(str(a[1], 'hasPrefix'))),
+  hasSuffix: (...a) => (arity('hasSuffix', a, 2), str(a[0], 'hasSuffix').endsWith(str(a[1], 'hasSuffix'))),
+  replace: (...a) => {
+    // strings.Replace(s, old, new, n); n defaults to all.
+    arity('replace', a, 3, 4);
+    const s = str(a[0], 'replace'), from = str(a[1], 'replace'), to = str(a[2], 'replace');
+    const n = a.length > 3 ? int(a[3], 'replace') : -1;
+    const max = n < 0 ? Infinity : n;
+    if (from === '') {
+      // An empty `old` matches before every rune and at the end, as in Go.
+      const runes = Array.from(s);
+      let out = '';
+      for (let k = 0; k <= runes.length; k++) out += (k < max ? to : '') + (runes[k] ?? '');
+      return out;
+    }
+    const parts = s.split(from);
+    if (max >= parts.length - 1) return parts.join(to);
+    return parts.slice(0, max + 1).join(to) + from + parts.slice(max + 1).join(from);
+  },
+  html: (...a) => sprint(a, false).replace(/[<>&'"\0]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&#39;', '"': '&#34;', '\0': '\uFFFD' })[c]!),
+  urlquery: (...a) => encodeURIComponent(sprint(a, false)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
+  not: (...a) => (arity('not', a, 1), !truth(a[0])),
+  eq: (...a) => eq(a[0], ...a.slice(1)),
+  ne: (...a) => (arity('ne', a, 2), !eq(a[0], a[1])),
+  lt: (...a) => (arity('lt', a, 2), less('lt', a[0], a[1])),
+  le: (...a) => (arity('le', a, 2), less('le', a[0], a[1]) || eq(a[0], a[1])),
+  gt: (...a) => (arity('gt', a, 2), less('gt', a[1], a[0])),
+  ge: (...a) => (arity('ge', a, 2), less('ge', a[1], a[0]) || eq(a[0], a[1])),
+};
