@@ -15,6 +15,7 @@ import { buildSpec } from '../runtime/spec';
 import type { ContainerRecord } from '../state/containers';
 import { mountRootfs, unmountRootfs } from '../storage/mount';
 import { containerMapping, toSessionId } from '../userns/mapping';
+import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { monitorAlive, processStartTime } from './liveness';
@@ -126,6 +127,7 @@ function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
       uidMap: mapping.uid,
       gidMap: mapping.gid,
       network: rec.config.network,
+      ttyGroup: mapping.gid ? toSessionId(mapping.gid, 5) !== undefined : sessionLayout().size > 5,
       capabilities: caps,
       noNewPrivileges: sec.noNewPrivileges,
       seccomp,

@@ -27,6 +27,8 @@ export interface SpecInput {
   seccomp?: object;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** whether GID 5 (tty) exists in the container: devpts gets gid=5 only then */
+  ttyGroup: boolean;
   /** files selkie generates (hosts, hostname, resolv.conf) bound over the image's */
   etcFiles: { destination: string; source: string }[];
   annotations?: Record<string, string>;
@@ -37,7 +39,7 @@ function toOciMap(entries: MapEntry[]) {
 }
 
 /** The mounts every container gets, as Podman sets them up for rootless containers. */
-export function defaultMounts(input: Pick<SpecInput, 'network' | 'readOnly' | 'gidMap'>): OciMount[] {
+export function defaultMounts(input: Pick<SpecInput, 'network' | 'readOnly' | 'ttyGroup'>): OciMount[] {
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -45,8 +47,8 @@ export function defaultMounts(input: Pick<SpecInput, 'network' | 'readOnly' | 'g
       destination: '/dev/pts',
       type: 'devpts',
       source: 'devpts',
-      // gid=5 (tty) exists in the container when the mapping covers it; always so here.
-      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      // gid=5 (tty) only where the mapping has it: the kernel refuses an unmapped gid.
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(input.ttyGroup ? ['gid=5'] : [])],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },

@@ -498,8 +498,8 @@ class Applier {
       if (code !== 'EPERM' && code !== 'EINVAL') throw e;
       if (this.opts.ignoreChownErrors) return;
       throw new LayerError(
-        `layer entry ${quoteName(entry)}: cannot chown to ${uid}:${gid}: ID not mapped in this user namespace (${code}); ` +
-          'apply the layer inside the session namespace or pass ignoreChownErrors',
+        `layer entry ${quoteName(entry)}: cannot chown to ${uid}:${gid}: potentially insufficient UIDs or GIDs available ` +
+          `in the user namespace (${code}): check the ranges in /etc/subuid and /etc/subgid`,
         { cause: e },
       );
     }

@@ -58,7 +58,7 @@ describe('session namespace', () => {
     expect(imp.stderr).toMatch(/no subordinate UIDs .* single-ID mapping/);
     const out = selkie(['run', '--rm', 'localhost/rootonly:1', 'cat', '/proc/self/uid_map'], { env });
     expect(out.code).toBe(0);
-    expect(out.stdout.trim().split(/\s+/).map(Number)).toEqual([0, 0, 1]);
+    expect(out.stdout.trim().split(/\s+/).map(Number)).toEqual([0, hostUid(), 1]);
     // files owned by other IDs cannot be stored: a clear error, not a silent change of owner
     const full = join(dir, 'full.tar');
     writeFileSync(full, await tarOf(busyboxEntries()));

@@ -16,6 +16,7 @@ const base: SpecInput = {
   gidMap: [{ inner: 0, outer: 0, count: 1 }],
   network: 'none',
   capabilities: ['CAP_CHOWN'],
+  ttyGroup: true,
   noNewPrivileges: false,
   maskedPaths: ['/proc/kcore'],
   readonlyPaths: ['/proc/sys'],
@@ -30,6 +31,9 @@ describe('OCI spec', () => {
     expect(s.root).toEqual({ path: 'rootfs', readonly: false });
     expect(s.mounts.find((m: any) => m.destination === '/etc/hosts')).toMatchObject({ type: 'bind', source: '/run/x/hosts' });
     expect(s.mounts.find((m: any) => m.destination === '/sys').type).toBe('sysfs');
+    expect(s.mounts.find((m: any) => m.destination === '/dev/pts').options).toContain('gid=5');
+    const single = buildSpec({ ...base, ttyGroup: false }) as any;
+    expect(single.mounts.find((m: any) => m.destination === '/dev/pts').options).not.toContain('gid=5');
   });
   it('host userns and host network: no user or network namespace, /sys bound', () => {
     const s = buildSpec({ ...base, uidMap: undefined, gidMap: undefined, network: 'host' }) as any;
