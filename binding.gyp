@@ -3,6 +3,7 @@
     {
       "target_name": "selkie_native",
       "sources": ["native/addon.cc"],
+      "libraries": ["-lseccomp"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
       "cflags": ["-Wall", "-Wextra", "-O2"],

@@ -53,7 +53,7 @@ writeFileSync(join(work, 'rootfs.tar'), await tarOf(busyboxEntries().map((e) => 
 sh('tar', ['-xf', join(work, 'rootfs.tar'), '-C', rootfs, '--no-same-owner']);
 const spec = (() => {
   // Ask selkie for the spec of a created container, then adapt it.
-  sh(selkie, ['rm', '-f', 'bench-spec']);
+  spawnSync(selkie, ['rm', '-f', 'bench-spec']);
   sh(selkie, ['create', '--name', 'bench-spec', IMG, 'true']);
   const r = spawnSync(selkie, ['start', '-a', 'bench-spec'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`selkie start failed: ${r.stderr}`);

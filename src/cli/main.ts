@@ -1,11 +1,40 @@
 // selkie's command line: argv -> typed options -> one engine call -> output.
 // Commands load their engine modules only when they run, to keep start-up
 // short for `selkie run`.
-import { Command, CommanderError, Option } from 'commander';
 import { ExitError, errorExitCode } from './errors';
-import { collect, globals } from './options';
-
+import { formatHelp, parseArgs, UsageError, type OptionSpec } from './parse';
+import { trace } from '../trace';
 import { VERSION } from './version';
+
+type Opts = Record<string, any>;
+interface Globals { root?: string; runroot?: string }
+
+interface CommandDef {
+  name: string;
+  usage: string;
+  description: string;
+  options: OptionSpec[];
+  /** run/create: the first positional is the image, the rest its command */
+  stopAtPositional?: boolean;
+  minArgs?: number;
+  maxArgs?: number;
+  /** changes storage: runs inside the session namespace */
+  session?: boolean;
+  hidden?: boolean;
+  run(g: Globals, o: Opts, args: string[]): Promise<number | void>;
+}
+
+const bool = (long: string, short: string | undefined, help: string, hidden = false): OptionSpec => ({ long, short, type: 'boolean', help, hidden });
+const str = (long: string, short: string | undefined, help: string, multiple = false): OptionSpec => ({ long, short, type: 'string', help, multiple });
+
+async function engine(g: Globals) {
+  const { EngineContext } = await import('../engine/context');
+  return new EngineContext({ graphRoot: g.root, runRoot: g.runroot });
+}
+
+function print(text: string): void {
+  if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
 
 /** Commands that change storage run inside the session namespace. */
 async function needSession(): Promise<void> {
@@ -15,58 +44,42 @@ async function needSession(): Promise<void> {
   throw new ExitError(await reexecInSession());
 }
 
-async function engine(cmd: Command) {
-  const { EngineContext } = await import('../engine/context');
-  const g = globals(cmd);
-  return new EngineContext({ graphRoot: g.root, runRoot: g.runroot });
-}
+const RUN_OPTIONS: OptionSpec[] = [
+  str('env', 'e', 'set environment variables', true),
+  str('env-file', undefined, 'read environment variables from a file', true),
+  str('workdir', 'w', 'working directory inside the container'),
+  str('user', 'u', 'user[:group] to run as (name or ID)'),
+  str('entrypoint', undefined, 'override the image ENTRYPOINT (a string or a JSON array)'),
+  str('name', undefined, 'name the container'),
+  str('hostname', 'h', 'container host name'),
+  str('userns', undefined, 'user namespace: private (default: its own ID block), auto, host, keep-id, nomap'),
+  str('network', undefined, 'network mode: none (default) or host'),
+  { ...str('net', undefined, 'network mode'), key: 'network', hidden: true },
+  bool('read-only', undefined, 'mount the root filesystem read-only'),
+  str('cap-add', undefined, 'add capabilities', true),
+  str('cap-drop', undefined, 'drop capabilities', true),
+  bool('privileged', undefined, 'give extended privileges'),
+  str('security-opt', undefined, 'security options', true),
+  str('label', 'l', 'set metadata on the container', true),
+  bool('rm', undefined, 'remove the container when it exits'),
+  bool('interactive', 'i', 'keep STDIN open'),
+  bool('tty', 't', 'allocate a pseudo-TTY'),
+  bool('detach', 'd', 'run in the background'),
+];
 
-function print(text: string): void {
-  if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-}
-
-function addRunFlags(cmd: Command): Command {
-  return cmd
-    .option('-e, --env <env>', 'set environment variables', collect, [])
-    .option('--env-file <file>', 'read environment variables from a file', collect, [])
-    .option('-w, --workdir <dir>', 'working directory inside the container')
-    .option('-u, --user <user>', 'user[:group] to run as')
-    .option('--entrypoint <cmd>', 'override the image ENTRYPOINT (a string or a JSON array)')
-    .option('--name <name>', 'name the container')
-    .option('-h, --hostname <name>', 'container host name')
-    .option('--userns <mode>', 'user namespace: private (default), auto, host, keep-id, nomap')
-    .addOption(new Option('--network <mode>', 'network: none (default) or host'))
-    .addOption(new Option('--net <mode>').hideHelp())
-    .option('--read-only', 'mount the root filesystem read-only', false)
-    .option('--cap-add <cap>', 'add a capability', collect, [])
-    .option('--cap-drop <cap>', 'drop a capability', collect, [])
-    .option('--privileged', 'give extended privileges', false)
-    .option('--security-opt <opt>', 'security options', collect, [])
-    .option('-l, --label <label>', 'set metadata', collect, [])
-    .option('--rm', 'remove the container when it exits', false)
-    .option('-i, --interactive', 'keep STDIN open', false)
-    .option('-t, --tty', 'allocate a pseudo-TTY', false)
-    .option('-d, --detach', 'run in the background', false)
-    .argument('<image>')
-    .argument('[command...]')
-    .passThroughOptions();
-}
-
-type RunFlags = Record<string, unknown> & { env: string[]; envFile: string[]; capAdd: string[]; capDrop: string[]; securityOpt: string[]; label: string[] };
-
-function createOptions(image: string, command: string[], o: RunFlags) {
+function createOptions(image: string, command: string[], o: Opts) {
   return {
     image,
     command,
     entrypoint: o.entrypoint as string | undefined,
     env: o.env,
     envFiles: o.envFile,
-    workdir: o.workdir as string | undefined,
-    user: o.user as string | undefined,
-    name: o.name as string | undefined,
-    hostname: o.hostname as string | undefined,
-    userns: o.userns as string | undefined,
-    network: (o.network ?? o.net) as string | undefined,
+    workdir: o.workdir,
+    user: o.user,
+    name: o.name,
+    hostname: o.hostname,
+    userns: o.userns,
+    network: o.network,
     readOnly: !!o.readOnly,
     capAdd: o.capAdd,
     capDrop: o.capDrop,
@@ -79,255 +92,280 @@ function createOptions(image: string, command: string[], o: RunFlags) {
   };
 }
 
-function buildProgram(): Command {
-  const program = new Command('selkie')
-    .description('A daemonless, rootless container engine: every container in a user namespace of its own')
-    .version(`selkie version ${VERSION}`, '-v, --version', 'print the version')
-    .option('--root <dir>', 'storage root directory')
-    .option('--runroot <dir>', 'storage state directory')
-    .enablePositionalOptions()
-    .showSuggestionAfterError(false);
+const FORMAT = str('format', undefined, 'pretty-print with a Go template, or json');
+const FORMAT_F = str('format', 'f', 'pretty-print with a Go template, or json');
 
-  // ---- images -------------------------------------------------------------
-  program
-    .command('load')
-    .description('load images from a docker-archive or oci-archive tarball')
-    .option('-i, --input <file>', 'read from a file instead of standard input')
-    .option('-q, --quiet', 'print only the loaded names', false)
-    .action(async (o, cmd) => {
-      await needSession();
-      const ctx = await engine(cmd);
+const COMMANDS: CommandDef[] = [
+  {
+    name: 'run',
+    usage: 'selkie run [options] IMAGE [COMMAND [ARG...]]',
+    description: 'Run a command in a new container',
+    options: RUN_OPTIONS,
+    stopAtPositional: true,
+    minArgs: 1,
+    session: true,
+    async run(g, o, [image, ...command]) {
+      if (o.detach) throw new ExitError(125, 'Error: --detach is not supported yet: detached containers come in a later release');
+      const ctx = await engine(g);
+      const { runContainer } = await import('./commands/containers');
+      return runContainer(ctx, createOptions(image, command, o));
+    },
+  },
+  {
+    name: 'create',
+    usage: 'selkie create [options] IMAGE [COMMAND [ARG...]]',
+    description: 'Create a container without starting it',
+    options: RUN_OPTIONS,
+    stopAtPositional: true,
+    minArgs: 1,
+    session: true,
+    async run(g, o, [image, ...command]) {
+      const ctx = await engine(g);
+      const { createContainer } = await import('../engine/create');
+      print(createContainer(ctx, createOptions(image, command, o)).id);
+    },
+  },
+  {
+    name: 'start',
+    usage: 'selkie start [options] CONTAINER [CONTAINER...]',
+    description: 'Start containers',
+    options: [bool('attach', 'a', 'attach to the output and wait for the container'), bool('interactive', 'i', 'attach standard input')],
+    minArgs: 1,
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const { startContainers } = await import('./commands/containers');
+      return startContainers(ctx, refs, { attach: !!o.attach, interactive: !!o.interactive });
+    },
+  },
+  {
+    name: 'ps',
+    usage: 'selkie ps [options]',
+    description: 'List containers',
+    options: [
+      bool('all', 'a', 'show all containers, not only running ones'),
+      bool('quiet', 'q', 'print only the container IDs'),
+      FORMAT,
+      bool('no-trunc', undefined, 'do not truncate output'),
+      bool('noheading', 'n', 'do not print column headings'),
+      bool('latest', 'l', 'the latest container only'),
+    ],
+    maxArgs: 0,
+    async run(g, o) {
+      const ctx = await engine(g);
+      const { listContainers } = await import('./commands/containers');
+      print(listContainers(ctx, { all: !!o.all, quiet: !!o.quiet, format: o.format, trunc: !o.noTrunc, noheading: !!o.noheading, latest: !!o.latest }));
+    },
+  },
+  {
+    name: 'rm',
+    usage: 'selkie rm [options] CONTAINER [CONTAINER...]',
+    description: 'Remove containers',
+    options: [
+      bool('all', 'a', 'remove all containers'),
+      bool('force', 'f', 'stop running containers first'),
+      bool('ignore', 'i', 'ignore containers that do not exist'),
+    ],
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const { removeContainers } = await import('./commands/containers');
+      await removeContainers(ctx, refs, { all: !!o.all, force: !!o.force, ignore: !!o.ignore });
+    },
+  },
+  {
+    name: 'inspect',
+    usage: 'selkie inspect [options] NAME [NAME...]',
+    description: 'Show details of containers or images',
+    options: [FORMAT_F, str('type', 't', 'what to inspect: all, container or image')],
+    minArgs: 1,
+    async run(g, o, refs) {
+      const type = o.type ?? 'all';
+      if (!['all', 'container', 'image'].includes(type)) throw new UsageError(`invalid type "${type}": must be all, container or image`);
+      const ctx = await engine(g);
+      const { inspect } = await import('./commands/inspect');
+      await inspect(ctx, refs, { format: o.format, type });
+    },
+  },
+  {
+    name: 'load',
+    usage: 'selkie load [options]',
+    description: 'Load images from a docker-archive or oci-archive tarball',
+    options: [str('input', 'i', 'read from a file instead of standard input'), bool('quiet', 'q', 'print only the loaded names')],
+    maxArgs: 0,
+    session: true,
+    async run(g, o) {
+      const ctx = await engine(g);
       const { loadImages } = await import('../engine/images');
       let input = o.input as string | undefined;
       if (!input) {
         if (process.stdin.isTTY) throw new ExitError(125, 'Error: cannot read from terminal, use command-line redirection or the --input flag');
         input = '/dev/stdin';
       }
-      const names = await loadImages(ctx, input);
-      for (const n of names) print(`Loaded image: ${n}`);
-    });
-
-  program
-    .command('import')
-    .description('import a tarball of a root filesystem as an image')
-    .argument('<source>', 'tarball path, or - for standard input')
-    .argument('[reference]')
-    .option('-m, --message <text>', 'commit message for the imported image')
-    .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE)', collect, [])
-    .option('-q, --quiet', 'suppress output', false)
-    .action(async (source: string, reference: string | undefined, o, cmd) => {
-      await needSession();
-      const ctx = await engine(cmd);
+      for (const n of await loadImages(ctx, input)) print(`Loaded image: ${n}`);
+    },
+  },
+  {
+    name: 'import',
+    usage: 'selkie import [options] PATH|- [REFERENCE]',
+    description: 'Import a tarball of a root filesystem as an image',
+    options: [
+      str('message', 'm', 'commit message for the imported image'),
+      str('change', 'c', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', true),
+      bool('quiet', 'q', 'suppress output'),
+    ],
+    minArgs: 1,
+    maxArgs: 2,
+    session: true,
+    async run(g, o, [source, reference]) {
+      const ctx = await engine(g);
       const { importImage } = await import('../engine/images');
       const { parseChanges } = await import('../engine/changes');
-      const rec = await importImage(ctx, source === '-' ? process.stdin : source, reference, {
-        message: o.message,
-        changes: parseChanges(o.change),
-      });
+      const rec = await importImage(ctx, source === '-' ? process.stdin : source, reference, { message: o.message, changes: parseChanges(o.change) });
       print(rec.id);
-    });
-
-  const imagesCmd = (name: string) =>
-    program
-      .command(name)
-      .description('list images in local storage')
-      .option('-a, --all', 'show all images', false)
-      .option('-q, --quiet', 'show only image IDs', false)
-      .option('--format <template>', 'pretty-print with a Go template, or json')
-      .option('--no-trunc', 'do not truncate output')
-      .option('-n, --noheading', 'do not print column headings', false)
-      .option('--digests', 'show digests', false)
-      .action(async (o, cmd) => {
-        const ctx = await engine(cmd);
-        const { listImages } = await import('./commands/images');
-        print(listImages(ctx, o));
-      });
-  imagesCmd('images');
-
-  program
-    .command('rmi')
-    .description('remove images')
-    .argument('[images...]')
-    .option('-a, --all', 'remove all images', false)
-    .option('-f, --force', 'remove containers using the images too', false)
-    .action(async (refs: string[], o, cmd) => {
-      await needSession();
-      const ctx = await engine(cmd);
+    },
+  },
+  {
+    name: 'images',
+    usage: 'selkie images [options]',
+    description: 'List images in local storage',
+    options: [
+      bool('all', 'a', 'show all images'),
+      bool('quiet', 'q', 'show only image IDs'),
+      FORMAT,
+      bool('no-trunc', undefined, 'do not truncate output'),
+      bool('noheading', 'n', 'do not print column headings'),
+      bool('digests', undefined, 'show digests'),
+    ],
+    maxArgs: 0,
+    async run(g, o) {
+      const ctx = await engine(g);
+      const { listImages } = await import('./commands/images');
+      print(listImages(ctx, { quiet: !!o.quiet, format: o.format, trunc: !o.noTrunc, noheading: !!o.noheading, digests: !!o.digests }));
+    },
+  },
+  {
+    name: 'rmi',
+    usage: 'selkie rmi [options] IMAGE [IMAGE...]',
+    description: 'Remove images',
+    options: [bool('all', 'a', 'remove all images'), bool('force', 'f', 'remove the containers using the images too')],
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
       const { removeImages } = await import('./commands/images');
-      await removeImages(ctx, refs, o);
-    });
-
-  program
-    .command('tag')
-    .description('add names to an image')
-    .argument('<image>')
-    .argument('<names...>')
-    .action(async (image: string, names: string[], _o, cmd) => {
-      const ctx = await engine(cmd);
+      await removeImages(ctx, refs, { all: !!o.all, force: !!o.force });
+    },
+  },
+  {
+    name: 'tag',
+    usage: 'selkie tag IMAGE TARGET_NAME [TARGET_NAME...]',
+    description: 'Add names to an image',
+    options: [],
+    minArgs: 2,
+    async run(g, _o, [image, ...names]) {
+      const ctx = await engine(g);
       const { tagImage } = await import('../engine/images');
       tagImage(ctx, image, names);
-    });
-
-  const image = program.command('image').description('manage images');
-  image
-    .command('exists')
-    .description('exit 0 if the image is in local storage, 1 if not')
-    .argument('<image>')
-    .action(async (ref: string, _o, cmd) => {
-      const ctx = await engine(cmd);
-      const { imageExists } = await import('../engine/images');
-      if (!imageExists(ctx, ref)) throw new ExitError(1);
-    });
-  image
-    .command('inspect')
-    .argument('<images...>')
-    .option('-f, --format <template>', 'Go template or json')
-    .action(async (refs: string[], o, cmd) => {
-      const ctx = await engine(cmd);
-      const { inspect } = await import('./commands/inspect');
-      await inspect(ctx, refs, { format: o.format, type: 'image' });
-    });
-  for (const [sub, target] of [['ls', 'images'], ['list', 'images'], ['rm', 'rmi'], ['tag', 'tag'], ['load', 'load'], ['import', 'import']]) {
-    image.command(sub).allowUnknownOption().allowExcessArguments().helpOption(false).action(async (_o, cmd: Command) => {
-      await program.parseAsync([target, ...cmd.args], { from: 'user' });
-    });
-  }
-
-  // ---- containers ---------------------------------------------------------
-  addRunFlags(program.command('run').description('run a command in a new container')).action(
-    async (img: string, command: string[], o: RunFlags, cmd: Command) => {
-      if (o.detach) throw new ExitError(125, 'Error: --detach is not supported yet: detached containers come in a later release');
-      await needSession();
-      const ctx = await engine(cmd);
-      const { runContainer } = await import('./commands/containers');
-      throw new ExitError(await runContainer(ctx, createOptions(img, command, o)));
     },
-  );
-
-  addRunFlags(program.command('create').description('create a container without starting it')).action(
-    async (img: string, command: string[], o: RunFlags, cmd: Command) => {
-      await needSession();
-      const ctx = await engine(cmd);
-      const { createContainer } = await import('../engine/create');
-      print(createContainer(ctx, createOptions(img, command, o)).id);
-    },
-  );
-
-  program
-    .command('start')
-    .description('start containers')
-    .argument('<containers...>')
-    .option('-a, --attach', 'attach to the container output and wait for it', false)
-    .option('-i, --interactive', 'attach standard input', false)
-    .action(async (refs: string[], o, cmd) => {
-      await needSession();
-      const ctx = await engine(cmd);
-      const { startContainers } = await import('./commands/containers');
-      throw new ExitError(await startContainers(ctx, refs, o));
-    });
-
-  const psCmd = (parent: Command, name: string) =>
-    parent
-      .command(name)
-      .description('list containers')
-      .option('-a, --all', 'show all containers, not only running ones', false)
-      .option('-q, --quiet', 'print only the container IDs', false)
-      .option('--format <template>', 'pretty-print with a Go template, or json')
-      .option('--no-trunc', 'do not truncate output')
-      .option('-n, --noheading', 'do not print column headings', false)
-      .option('-l, --latest', 'the latest container only', false)
-      .action(async (o, cmd) => {
-        const ctx = await engine(cmd);
-        const { listContainers } = await import('./commands/containers');
-        print(listContainers(ctx, o));
-      });
-  psCmd(program, 'ps');
-
-  const rmCmd = (parent: Command, name: string) =>
-    parent
-      .command(name)
-      .description('remove containers')
-      .argument('[containers...]')
-      .option('-a, --all', 'remove all containers', false)
-      .option('-f, --force', 'stop running containers first', false)
-      .option('-i, --ignore', 'ignore containers that do not exist', false)
-      .action(async (refs: string[], o, cmd) => {
-        await needSession();
-        const ctx = await engine(cmd);
-        const { removeContainers } = await import('./commands/containers');
-        await removeContainers(ctx, refs, o);
-      });
-  rmCmd(program, 'rm');
-
-  program
-    .command('inspect')
-    .description('show details of containers or images')
-    .argument('<names...>')
-    .option('-f, --format <template>', 'Go template or json')
-    .addOption(new Option('-t, --type <type>', 'what to inspect').choices(['all', 'container', 'image']).default('all'))
-    .action(async (refs: string[], o, cmd) => {
-      const ctx = await engine(cmd);
-      const { inspect } = await import('./commands/inspect');
-      await inspect(ctx, refs, { format: o.format, type: o.type });
-    });
-
-  const container = program.command('container').description('manage containers');
-  psCmd(container, 'ls');
-  psCmd(container, 'list');
-  rmCmd(container, 'rm');
-  container
-    .command('exists')
-    .argument('<container>')
-    .action(async (ref: string, _o, cmd) => {
-      const ctx = await engine(cmd);
-      if (!ctx.containers.lookup(ref)) throw new ExitError(1);
-    });
-  container
-    .command('inspect')
-    .argument('<containers...>')
-    .option('-f, --format <template>', 'Go template or json')
-    .action(async (refs: string[], o, cmd) => {
-      const ctx = await engine(cmd);
-      const { inspect } = await import('./commands/inspect');
-      await inspect(ctx, refs, { format: o.format, type: 'container' });
-    });
-  for (const sub of ['run', 'create', 'start']) {
-    container.command(sub).allowUnknownOption().allowExcessArguments().helpOption(false).action(async (_o, cmd: Command) => {
-      await program.parseAsync([sub, ...cmd.args], { from: 'user' });
-    });
-  }
-
-  // ---- system -------------------------------------------------------------
-  program
-    .command('info')
-    .description('show information about the host and storage')
-    .option('-f, --format <template>', 'Go template or json')
-    .action(async (o, cmd) => {
-      const ctx = await engine(cmd);
+  },
+  {
+    name: 'info',
+    usage: 'selkie info [options]',
+    description: 'Show information about the host, the session namespace and storage',
+    options: [FORMAT_F],
+    maxArgs: 0,
+    async run(g, o) {
+      const ctx = await engine(g);
       const { showInfo } = await import('./commands/system');
       print(await showInfo(ctx, o.format));
-    });
-
-  program
-    .command('version')
-    .description('show version information')
-    .option('-f, --format <template>', 'Go template or json')
-    .action(async (o) => {
+    },
+  },
+  {
+    name: 'version',
+    usage: 'selkie version [options]',
+    description: 'Show version information',
+    options: [FORMAT_F],
+    maxArgs: 0,
+    async run(_g, o) {
       const { showVersion } = await import('./commands/system');
       print(showVersion(VERSION, o.format));
-    });
+    },
+  },
+];
 
-  return program;
-}
+/** `selkie image X` and `selkie container X`: the same commands under Podman's group names. */
+const GROUPS: Record<string, Record<string, { command: string; extra?: string[] }>> = {
+  image: {
+    ls: { command: 'images' },
+    list: { command: 'images' },
+    rm: { command: 'rmi' },
+    inspect: { command: 'inspect', extra: ['--type', 'image'] },
+    tag: { command: 'tag' },
+    load: { command: 'load' },
+    import: { command: 'import' },
+    exists: { command: '__image-exists' },
+  },
+  container: {
+    ls: { command: 'ps' },
+    list: { command: 'ps' },
+    rm: { command: 'rm' },
+    inspect: { command: 'inspect', extra: ['--type', 'container'] },
+    run: { command: 'run' },
+    create: { command: 'create' },
+    start: { command: 'start' },
+    exists: { command: '__container-exists' },
+  },
+};
 
-/** Podman's words for a bad command line: "Error: unknown flag: --x". */
-function usageMessage(err: CommanderError): string {
-  const m = err.message.replace(/^error: /, '');
-  const unknownOpt = /unknown option '([^']+)'/.exec(m);
-  if (unknownOpt) return `unknown flag: ${unknownOpt[1]}`;
-  const unknownCmd = /unknown command '([^']+)'/.exec(m);
-  if (unknownCmd) return `unrecognized command \`selkie ${unknownCmd[1]}\``;
-  return m;
+COMMANDS.push(
+  {
+    name: '__image-exists',
+    usage: 'selkie image exists IMAGE',
+    description: 'Exit 0 if the image is in local storage, 1 if not',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+    hidden: true,
+    async run(g, _o, [ref]) {
+      const ctx = await engine(g);
+      const { imageExists } = await import('../engine/images');
+      return imageExists(ctx, ref) ? 0 : 1;
+    },
+  },
+  {
+    name: '__container-exists',
+    usage: 'selkie container exists CONTAINER',
+    description: 'Exit 0 if the container exists, 1 if not',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+    hidden: true,
+    async run(g, _o, [ref]) {
+      const ctx = await engine(g);
+      return ctx.containers.lookup(ref) ? 0 : 1;
+    },
+  },
+);
+
+function topHelp(): string {
+  const rows = COMMANDS.filter((c) => !c.hidden).map((c) => `  ${c.name.padEnd(10)} ${c.description}`);
+  const groups = Object.entries(GROUPS).map(([g, subs]) => `  ${g.padEnd(10)} ${Object.keys(subs).join(', ')}`);
+  return [
+    'selkie: a daemonless, rootless container engine; every container in a user namespace of its own',
+    '',
+    'Usage:',
+    '  selkie [options] COMMAND [ARG...]',
+    '',
+    'Commands:',
+    ...rows,
+    ...groups,
+    '',
+    'Options:',
+    '      --root string      storage root directory',
+    '      --runroot string   storage state directory',
+    '  -v, --version          print the version',
+    '',
+  ].join('\n');
 }
 
 /** Build time only: load what `run` and the listing commands use, for V8's code cache (scripts/boot.cjs). */
@@ -345,25 +383,80 @@ async function warmCache(): Promise<void> {
   ]);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === '__warm-cache') {
+async function dispatch(argv: string[]): Promise<number> {
+  const g: Globals = {};
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    const m = /^--(root|runroot)(?:=(.*))?$/.exec(a);
+    if (m) {
+      const value = m[2] ?? argv[++i];
+      if (value === undefined) throw new UsageError(`flag needs an argument: --${m[1]}`);
+      g[m[1] as keyof Globals] = value;
+    } else if (a === '-v' || a === '--version') {
+      print(`selkie version ${VERSION}`);
+      return 0;
+    } else if (a === '--help' || a === '-h' || a === 'help') {
+      process.stdout.write(topHelp());
+      return 0;
+    } else if (a.startsWith('-')) {
+      throw new UsageError(`unknown flag: ${a.split('=')[0]}`);
+    } else break;
+  }
+  let name = argv[i];
+  let rest = argv.slice(i + 1);
+  if (name === undefined) {
+    process.stdout.write(topHelp());
+    throw new ExitError(125, 'Error: missing command \'selkie COMMAND\'');
+  }
+  if (name === '__warm-cache') {
     await warmCache();
     return 0;
   }
-  const program = buildProgram();
-  const applyOverrides = (cmd: Command) => {
-    cmd.exitOverride();
-    cmd.configureOutput({ writeErr: () => {} });
-    for (const sub of cmd.commands) applyOverrides(sub);
-  };
-  applyOverrides(program);
+  if (GROUPS[name]) {
+    const sub = rest[0];
+    const target = sub !== undefined ? GROUPS[name][sub] : undefined;
+    if (!target) {
+      if (sub === undefined || sub === '--help' || sub === '-h') {
+        print(`Usage: selkie ${name} COMMAND\n\nCommands: ${Object.keys(GROUPS[name]).join(', ')}`);
+        return sub === undefined ? 125 : 0;
+      }
+      throw new UsageError(`unrecognized command \`selkie ${name} ${sub}\``);
+    }
+    name = target.command;
+    rest = [...(target.extra ?? []), ...rest.slice(1)];
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) throw new UsageError(`unrecognized command \`selkie ${name}\`\nTry 'selkie --help' for more information`);
+  if (rest.includes('--help')) {
+    const helpAt = rest.indexOf('--help');
+    // For run/create, --help after the image belongs to the container's command.
+    const parsedUpTo = cmd.stopAtPositional ? parseArgs(rest.slice(0, helpAt), cmd.options, true).args.length === 0 : true;
+    if (parsedUpTo) {
+      process.stdout.write(formatHelp(cmd.usage, cmd.description, cmd.options));
+      return 0;
+    }
+  }
+  const parsed = parseArgs(rest, cmd.options, cmd.stopAtPositional);
+  const n = parsed.args.length;
+  if (cmd.minArgs !== undefined && n < cmd.minArgs) {
+    throw new UsageError(`requires at least ${cmd.minArgs} arg(s), only received ${n}`);
+  }
+  if (cmd.maxArgs !== undefined && n > cmd.maxArgs) {
+    throw new UsageError(cmd.maxArgs === 0 ? `\`selkie ${cmd.name}\` takes no arguments` : `accepts at most ${cmd.maxArgs} arg(s), received ${n}`);
+  }
+  trace('parsed');
+  if (cmd.session) await needSession();
+  return (await cmd.run(g, parsed.options, parsed.args)) ?? 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  trace('main');
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return await dispatch(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      process.stderr.write(`Error: ${usageMessage(err)}\n`);
+    if (err instanceof UsageError) {
+      process.stderr.write(`Error: ${err.message}\n`);
       return 125;
     }
     if (err instanceof ExitError) {

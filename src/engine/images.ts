@@ -1,13 +1,11 @@
 // Image operations: load (docker-archive / oci-archive), import (a plain
 // rootfs tarball), list, tag, remove.
 import { createReadStream, mkdirSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { readImageArchive } from '../image/archive';
 import { localName, matchesStoredName } from '../image/reference';
-import { ImageConfigSchema, parseJson } from '../image/schema';
 import type { ImageRecord } from '../image/store';
 import { IMAGE_ID_SPACE } from '../userns/mapping';
+import { randomHex } from '../state/random';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
 
@@ -20,7 +18,7 @@ function goArch(): string {
 
 async function withScratch<T>(ctx: EngineContext, fn: (dir: string) => Promise<T>): Promise<T> {
   mkdirSync(ctx.tmpDir, { recursive: true, mode: 0o700 });
-  const dir = join(ctx.tmpDir, `load-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const dir = join(ctx.tmpDir, `load-${process.pid}-${randomHex(6)}`);
   mkdirSync(dir, { mode: 0o700 });
   try {
     return await fn(dir);
@@ -32,6 +30,9 @@ async function withScratch<T>(ctx: EngineContext, fn: (dir: string) => Promise<T
 /** `load -i FILE`: returns the names (or IDs) of the images loaded. */
 export async function loadImages(ctx: EngineContext, file: string): Promise<string[]> {
   ctx.ensureDirs();
+  // Loaded here, not at start-up: the archive reader and zod are large and `run` needs neither.
+  const { readImageArchive } = await import('../image/archive');
+  const { ImageConfigSchema, parseJson } = await import('../image/schema');
   return withScratch(ctx, async (scratch) => {
     const { images } = await readImageArchive(file, scratch);
     const loaded: string[] = [];
@@ -42,7 +43,7 @@ export async function loadImages(ctx: EngineContext, file: string): Promise<stri
         if (ctx.layers.has(diffIDs[i])) continue;
         await ctx.layers.put(img.layers[i].open(), diffIDs[i], LAYER_OPTS);
       }
-      const rec = ctx.images.add(img.config, img.names);
+      const rec = ctx.images.add(img.configDigest.slice(7), img.config, config, img.names);
       loaded.push(...(img.names.length ? img.names : [`sha256:${rec.id}`]));
     }
     return loaded;
@@ -68,7 +69,10 @@ export async function importImage(
     rootfs: { type: 'layers', diff_ids: [layer.diffID] },
     history: [{ created: now, created_by: 'selkie import', ...(opts.message ? { comment: opts.message } : {}) }],
   };
-  return ctx.images.add(Buffer.from(JSON.stringify(config)), name ? [localName(name)] : []);
+  const { ImageConfigSchema, parseJson } = await import('../image/schema');
+  const { sha256Hex } = await import('../image/digest');
+  const bytes = Buffer.from(JSON.stringify(config));
+  return ctx.images.add(sha256Hex(bytes), bytes, parseJson(ImageConfigSchema, bytes, 'image config'), name ? [localName(name)] : []);
 }
 
 export function requireImage(ctx: EngineContext, ref: string): ImageRecord {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { hostIds } from '../config/paths';
 import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
 import { checkExecutable, resolveUser, RootFs } from '../runtime/rootfs';
-import { defaultSeccompProfile, loadSeccompProfile } from '../runtime/seccomp';
+import { defaultSeccompProfile, type OciSeccomp } from '../runtime/seccomp';
+import { BPF_ANNOTATION, canPrecompile, compiledProfile } from '../runtime/seccomp-bpf';
 import { maskedAndReadonlyPaths, parseSecurityOpts, resolveCapabilities } from '../runtime/security';
 import { buildSpec } from '../runtime/spec';
 import type { ContainerRecord } from '../state/containers';
@@ -19,6 +20,7 @@ import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { monitorAlive, processStartTime } from './liveness';
+import { trace } from '../trace';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
@@ -45,7 +47,7 @@ interface Prepared {
 }
 
 /** Everything up to a written config.json with the rootfs mounted. */
-function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
+async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepared> {
   const runDir = ctx.runDir(rec.id);
   const ctrDir = ctx.containers.containerDir(rec.id);
   const rootfs = join(runDir, 'rootfs');
@@ -67,6 +69,7 @@ function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
     },
     ctx.emptyLayer,
   );
+  trace('mounted');
   const cleanup = () => unmountRootfs(rootfs);
   try {
     const root = new RootFs(rootfs);
@@ -97,12 +100,19 @@ function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
     const sec = parseSecurityOpts(rec.config.securityOpt);
     const caps = resolveCapabilities({ add: rec.config.capAdd, drop: rec.config.capDrop, privileged: rec.config.privileged });
     const paths = maskedAndReadonlyPaths(sec, rec.config.privileged);
-    let seccomp: object | undefined;
+    let seccomp: OciSeccomp | undefined;
+    const annotations: Record<string, string> = {};
     if (!rec.config.privileged && sec.seccomp !== 'unconfined') {
-      seccomp =
-        sec.seccomp === 'default'
-          ? defaultSeccompProfile({ arch: process.arch === 'arm64' ? 'arm64' : 'amd64', capabilities: caps })
-          : loadSeccompProfile(sec.seccomp.path, { arch: process.arch === 'arm64' ? 'arm64' : 'amd64', capabilities: caps });
+      const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+      if (sec.seccomp === 'default') {
+        seccomp = defaultSeccompProfile({ arch, capabilities: caps });
+      } else {
+        const { loadSeccompProfile } = await import('../runtime/seccomp-file');
+        seccomp = loadSeccompProfile(sec.seccomp.path, { arch, capabilities: caps });
+      }
+      if (canPrecompile(seccomp)) {
+        annotations[BPF_ANNOTATION] = compiledProfile(seccomp, join(ctx.paths.graphRoot, 'seccomp')).toString('base64');
+      }
     }
 
     const etcFiles = [
@@ -134,8 +144,10 @@ function prepare(ctx: EngineContext, rec: ContainerRecord): Prepared {
       maskedPaths: paths.masked,
       readonlyPaths: paths.readonly,
       etcFiles,
+      annotations,
     });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
+    trace('spec written');
     return { bundle: runDir, rootfs, cleanup };
   } catch (err) {
     cleanup();
@@ -152,7 +164,7 @@ function signalNumber(sig: NodeJS.Signals | null): number {
  * exit code once it ends.  The runtime runs in its own process group, so a
  * terminal's Ctrl-C reaches the container once (forwarded by us and by crun).
  */
-export async function startAttached(ctx: EngineContext, id: string): Promise<number> {
+export async function startAttached(ctx: EngineContext, id: string, opts: { removeAfter?: boolean } = {}): Promise<number> {
   const claimed = ctx.containers.update(id, (rec) => {
     if (rec.state.status === 'running' && monitorAlive(rec)) {
       throw new EngineError(`container ${rec.name} is already running`);
@@ -163,6 +175,8 @@ export async function startAttached(ctx: EngineContext, id: string): Promise<num
   if (!claimed) throw new EngineError(`no container with name or ID "${id}" found: no such container`);
   const rec = claimed;
   const finish = (exitCode: number, error?: string) => {
+    // A container removed right afterwards (--rm) needs no record of its exit.
+    if (opts.removeAfter) return;
     ctx.containers.update(id, (r) => {
       r.state = { ...r.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(), mounted: false, monitorPid: undefined };
       if (error) r.state.error = error;
@@ -171,7 +185,7 @@ export async function startAttached(ctx: EngineContext, id: string): Promise<num
 
   let prepared: Prepared;
   try {
-    prepared = prepare(ctx, rec);
+    prepared = await prepare(ctx, rec);
   } catch (err) {
     const code = err instanceof EngineError ? err.exitCode : 125;
     finish(code, (err as Error).message);
@@ -195,6 +209,7 @@ export async function startAttached(ctx: EngineContext, id: string): Promise<num
   };
   for (const s of FORWARDED) process.on(s, forward);
 
+  trace('runtime spawned');
   const started = child.pid !== undefined;
   if (started) {
     ctx.containers.update(id, (r) => {
@@ -210,7 +225,9 @@ export async function startAttached(ctx: EngineContext, id: string): Promise<num
   for (const s of FORWARDED) process.off(s, forward);
   if (rec.config.interactive && process.stdin.isTTY) process.stdin.unpipe();
 
+  trace('runtime exited');
   prepared.cleanup();
+  trace('unmounted');
   if (exit.spawnError) {
     finish(125, exit.spawnError.message);
     throw new EngineError(`cannot run the OCI runtime ${RUNTIME}: ${exit.spawnError.message}`);

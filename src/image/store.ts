@@ -2,14 +2,13 @@
 // ID is the config's sha256) plus the ordered diffIDs of its layers and the
 // names that point at it.  Records are written atomically under the storage
 // lock; a name belongs to one image at a time, as in Docker and Podman.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../state/atomic';
 import { withLock } from '../state/lock';
 import type { LayerStore } from '../storage/layers';
 import { matchesStoredName } from './reference';
-import { ImageConfigSchema, parseJson, type ImageConfig } from './schema';
+import type { ImageConfig } from './schema';
 
 export interface ImageRecord {
   id: string; // 64 hex, the config digest
@@ -98,17 +97,20 @@ export class ImageStore {
     return readFileSync(join(this.dir, id, 'config.json'));
   }
 
+  /** The stored config.  It was validated when the image entered the store (add), so it is not again: zod stays off the `run` path. */
   config(id: string): ImageConfig {
-    return parseJson(ImageConfigSchema, this.configBytes(id), `image config ${id}`);
+    return JSON.parse(this.configBytes(id).toString('utf8')) as ImageConfig;
   }
 
   /**
-   * Records an image whose layers are already in the layer store.  The names
-   * move to it from any image that held them.
+   * Records an image whose layers are already in the layer store.  `id` is
+   * the sha256 of configBytes (hashed by the caller, which streams it anyway);
+   * `config`
+   * is configBytes validated by the caller (parseJson with ImageConfigSchema).
+   * The names move to it from any image that held them.
    */
-  add(configBytes: Buffer, names: string[], digest?: string): ImageRecord {
-    const config = parseJson(ImageConfigSchema, configBytes, 'image config');
-    const id = createHash('sha256').update(configBytes).digest('hex');
+  add(id: string, configBytes: Buffer, config: ImageConfig, names: string[], digest?: string): ImageRecord {
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`invalid image ID "${id}"`);
     const diffIDs = config.rootfs.diff_ids;
     return withLock(this.layers.lockPath, () => {
       for (const d of diffIDs) {

@@ -15,6 +15,11 @@ export interface NativeAddon {
   lgetxattr(path: string, name: string): Buffer | null;
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   mkdirat(dirfd: number, name: string, mode: number): void;
+  seccompCompile(
+    defaultAction: number,
+    arches: string[],
+    rules: [name: string, action: number, args: [index: number, op: number, value: bigint, valueTwo: bigint][], split: boolean][],
+  ): Buffer;
 }
 
 /** Values from <linux/openat2.h> and <sys/mount.h>. */

@@ -4,12 +4,8 @@
 // fails with ENOSYS (so new or exotic syscalls look unimplemented and libc falls
 // back), a short list of known-dangerous syscalls that fail with EPERM, and
 // capability-gated groups that the caller's capability set switches from EPERM to
-// allowed. `loadSeccompProfile` converts a user's Docker-format JSON profile
-// (`--security-opt seccomp=PATH`) into the same OCI shape.
-
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
-import { release } from 'node:os';
-import { z } from 'zod';
+// allowed.  A user's Docker-format profile (`--security-opt seccomp=PATH`) is
+// read by seccomp-file.ts, kept apart so that zod stays off the `run` path.
 
 // ---------------------------------------------------------------------------
 // Types in the OCI runtime spec's shape (config-linux.md, "Seccomp").
@@ -104,7 +100,7 @@ const EPERM = 1;
 const ENOSYS = 38;
 
 /** The native architecture and the compat ones whose binaries the same kernel runs. */
-const ARCHITECTURES: Record<SeccompHostArch, SeccompArch[]> = {
+export const ARCHITECTURES: Record<SeccompHostArch, SeccompArch[]> = {
   amd64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
   arm64: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
 };
@@ -304,7 +300,7 @@ function namespaceFlagRules(name: string, flags: readonly number[]): OciSyscall[
   ];
 }
 
-function normalizeCap(cap: string): string {
+export function normalizeCap(cap: string): string {
   const upper = cap.trim().toUpperCase();
   return upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
 }
@@ -363,200 +359,3 @@ export function defaultSeccompProfile(opts: { arch: SeccompHostArch; capabilitie
 
 // ---------------------------------------------------------------------------
 // User profiles in Docker's JSON format (also accepts the plain OCI form).
-
-export const MAX_SECCOMP_PROFILE_BYTES = 1024 * 1024;
-
-const syscallName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a syscall name such as "openat"');
-// JSON numbers beyond 2^53 lose precision in JavaScript; refuse rather than filter on a wrong value.
-const u64 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const errnoValue = z.number().int().min(0).max(4095);
-const kernelVersion = z.string().regex(/^\d+\.\d+$/, 'must be a kernel version such as "5.8"');
-
-const filterSchema = z.object({
-  caps: z.array(z.string()).optional(),
-  arches: z.array(z.string()).optional(),
-  minKernel: kernelVersion.optional(),
-});
-
-const argSchema = z.object({
-  index: z.number().int().min(0).max(5),
-  value: u64,
-  valueTwo: u64.optional(),
-  op: z.enum(SECCOMP_OPERATORS),
-});
-
-const syscallSchema = z.object({
-  name: syscallName.optional(),
-  names: z.array(syscallName).optional(),
-  action: z.enum(SECCOMP_ACTIONS),
-  errnoRet: errnoValue.optional(),
-  args: z.array(argSchema).nullish(),
-  comment: z.string().optional(),
-  includes: filterSchema.optional(),
-  excludes: filterSchema.optional(),
-});
-
-const profileSchema = z.object({
-  defaultAction: z.enum(SECCOMP_ACTIONS),
-  defaultErrnoRet: errnoValue.optional(),
-  architectures: z.array(z.enum(SECCOMP_ARCHES)).nullish(),
-  archMap: z
-    .array(z.object({ architecture: z.enum(SECCOMP_ARCHES), subArchitectures: z.array(z.enum(SECCOMP_ARCHES)).nullish() }))
-    .nullish(),
-  flags: z.array(z.enum(SECCOMP_FLAGS)).nullish(),
-  listenerPath: z.string().optional(),
-  listenerMetadata: z.string().optional(),
-  syscalls: z.array(syscallSchema).nullish(),
-});
-
-type DockerFilter = z.infer<typeof filterSchema>;
-
-function hostArch(): SeccompHostArch {
-  return process.arch === 'arm64' ? 'arm64' : 'amd64';
-}
-
-function kernelAtLeast(kernel: string, min: string): boolean {
-  const [kMaj, kMin] = kernel.split(/[.-]/).map((p) => Number.parseInt(p, 10));
-  const [mMaj, mMin] = min.split('.').map((p) => Number.parseInt(p, 10));
-  if (!Number.isFinite(kMaj)) return true; // unknown kernel: do not drop rules
-  return kMaj > mMaj || (kMaj === mMaj && (kMin || 0) >= mMin);
-}
-
-function errnoAllowed(action: SeccompAction): boolean {
-  return action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE';
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => {
-      let where = '';
-      for (const key of issue.path) where += typeof key === 'number' ? `[${key}]` : where ? `.${String(key)}` : String(key);
-      return `${where || '(top level)'}: ${issue.message}`;
-    })
-    .join('; ');
-}
-
-/** Reads a regular file of at most `limit` bytes without blocking on FIFOs or devices. */
-function readCapped(path: string, limit: number): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new Error(`cannot read seccomp profile "${path}": ${why}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error(`cannot read seccomp profile "${path}": not a regular file`);
-    if (st.size > limit) throw new Error(`seccomp profile "${path}" is too large (${st.size} bytes, limit ${limit})`);
-    // Read one byte past the limit in case the file grows under us.
-    const buf = Buffer.alloc(limit + 1);
-    let total = 0;
-    for (;;) {
-      const n = readSync(fd, buf, total, buf.length - total, null);
-      if (n === 0) break;
-      total += n;
-      if (total > limit) throw new Error(`seccomp profile "${path}" is too large (limit ${limit} bytes)`);
-    }
-    return buf.subarray(0, total);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Loads a seccomp profile for `--security-opt seccomp=PATH`: Docker's JSON format
- * (`names`, `archMap`, `includes`/`excludes` by capability, architecture and kernel)
- * or the plain OCI form, converted to the OCI form for this host. `capabilities`
- * is the container's bounding set (default: none, so capability-gated rules stay off).
- */
-export function loadSeccompProfile(
-  path: string,
-  opts: { arch?: SeccompHostArch; capabilities?: string[]; kernelRelease?: string } = {},
-): OciSeccomp {
-  const text = readCapped(path, MAX_SECCOMP_PROFILE_BYTES).toString('utf8');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`seccomp profile "${path}" is not valid JSON: ${(e as Error).message}`);
-  }
-  return convertSeccompProfile(raw, { ...opts, source: path });
-}
-
-/** Converts an already-parsed Docker/OCI-format profile; exported for callers that hold JSON in memory. */
-export function convertSeccompProfile(
-  raw: unknown,
-  opts: { arch?: SeccompHostArch; capabilities?: string[]; kernelRelease?: string; source?: string } = {},
-): OciSeccomp {
-  const source = opts.source ?? '(inline)';
-  const fail = (msg: string): never => {
-    throw new Error(`invalid seccomp profile "${source}": ${msg}`);
-  };
-  const parsed = profileSchema.safeParse(raw);
-  if (!parsed.success) return fail(formatIssues(parsed.error));
-  const p = parsed.data;
-
-  const arch = opts.arch ?? hostArch();
-  const caps = new Set((opts.capabilities ?? []).map(normalizeCap));
-  const kernel = opts.kernelRelease ?? release();
-
-  if (p.defaultErrnoRet !== undefined && !errnoAllowed(p.defaultAction)) {
-    fail(`defaultErrnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${p.defaultAction}`);
-  }
-  if (p.architectures?.length && p.archMap?.length) {
-    fail('use either "architectures" or "archMap", not both');
-  }
-
-  let architectures: SeccompArch[] | undefined = p.architectures?.length ? [...p.architectures] : undefined;
-  if (p.archMap?.length) {
-    const native = ARCHITECTURES[arch][0];
-    const entry = p.archMap.find((m) => m.architecture === native);
-    // No entry for this host: leave it to the runtime's native architecture, as Docker does.
-    if (entry) architectures = [entry.architecture, ...(entry.subArchitectures ?? [])];
-  }
-
-  const applies = (inc: DockerFilter | undefined, exc: DockerFilter | undefined): boolean => {
-    if (inc) {
-      if (inc.caps?.length && !inc.caps.every((c) => caps.has(normalizeCap(c)))) return false;
-      if (inc.arches?.length && !inc.arches.includes(arch)) return false;
-      if (inc.minKernel && !kernelAtLeast(kernel, inc.minKernel)) return false;
-    }
-    if (exc) {
-      if (exc.caps?.length && exc.caps.some((c) => caps.has(normalizeCap(c)))) return false;
-      if (exc.arches?.length && exc.arches.includes(arch)) return false;
-      if (exc.minKernel && kernelAtLeast(kernel, exc.minKernel)) return false;
-    }
-    return true;
-  };
-
-  const syscalls: OciSyscall[] = [];
-  for (const [i, s] of (p.syscalls ?? []).entries()) {
-    if (s.name !== undefined && s.names !== undefined) fail(`syscalls[${i}]: use either "name" or "names", not both`);
-    const names = s.names ?? (s.name !== undefined ? [s.name] : []);
-    if (names.length === 0) fail(`syscalls[${i}]: no syscall names`);
-    if (s.errnoRet !== undefined && !errnoAllowed(s.action)) {
-      fail(`syscalls[${i}]: errnoRet is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${s.action}`);
-    }
-    if (!applies(s.includes, s.excludes)) continue;
-    const out: OciSyscall = { names: [...names], action: s.action };
-    if (s.errnoRet !== undefined) out.errnoRet = s.errnoRet;
-    if (s.args?.length) out.args = s.args.map((a) => ({ ...a }));
-    syscalls.push(out);
-  }
-
-  if (p.defaultAction === 'SCMP_ACT_NOTIFY' || syscalls.some((s) => s.action === 'SCMP_ACT_NOTIFY')) {
-    if (!p.listenerPath) fail('SCMP_ACT_NOTIFY needs a listenerPath');
-  }
-
-  const result: OciSeccomp = { defaultAction: p.defaultAction };
-  if (p.defaultErrnoRet !== undefined) result.defaultErrnoRet = p.defaultErrnoRet;
-  if (architectures) result.architectures = architectures;
-  if (p.flags?.length) result.flags = [...p.flags];
-  if (p.listenerPath) result.listenerPath = p.listenerPath;
-  if (p.listenerMetadata) result.listenerMetadata = p.listenerMetadata;
-  result.syscalls = syscalls;
-  return result;
-}

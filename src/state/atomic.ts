@@ -2,15 +2,17 @@
 // then rename over the target, so a reader sees the old or the new content and
 // never a torn one, whenever the writer is killed.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 
 /**
  * durable: fsync before the rename, so the content also survives a power
  * loss.  Records rewritten on every container start skip it: the rename alone
  * already protects them from a killed process, which is the common case.
  */
+let tmpCounter = 0;
+
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644, durable = true): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  // Unique per process and call; 'wx' below refuses anything already there.
+  const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);

@@ -2,12 +2,12 @@
 // container.json written atomically.  Everything else about a container (used
 // ID blocks, names) is derived from the records, so there is no second index
 // that a crash could leave out of step.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsernsMode } from '../userns/mapping';
 import { readJsonIfExists, writeJsonAtomic } from './atomic';
 import { withLock } from './lock';
+import { randomHex } from './random';
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing';
 
@@ -76,7 +76,7 @@ export class ContainerStore {
   }
 
   newId(): string {
-    return randomBytes(32).toString('hex');
+    return randomHex(32);
   }
 
   list(): ContainerRecord[] {

@@ -1,5 +1,5 @@
 // Random container names in Docker's adjective_noun style.
-import { randomInt } from 'node:crypto';
+import { randomIndex } from './random';
 
 const ADJECTIVES = (
   'admiring agile amazing blissful bold brave bright calm clever cool crisp curious daring dazzling eager ' +
@@ -14,7 +14,7 @@ const NOUNS = (
 ).split(' ');
 
 export function randomName(): string {
-  return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NOUNS[randomInt(NOUNS.length)]}`;
+  return `${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${NOUNS[randomIndex(NOUNS.length)]}`;
 }
 
 /** Docker's rule for names given with --name. */

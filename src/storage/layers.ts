@@ -3,12 +3,12 @@
 // container that uses it.  A layer exists once its metadata file exists; the
 // directory is renamed into place before that, so a process killed halfway
 // leaves only a tmp-* directory that the next writer sweeps.
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic';
 import { withLock } from '../state/lock';
-import { applyLayer, decompressStream, type ApplyOptions } from './layer-apply';
+import { randomHex } from '../state/random';
+import type { ApplyOptions } from './layer-apply';
 
 export interface LayerInfo {
   diffID: string;
@@ -57,7 +57,9 @@ export class LayerStore {
       for await (const _ of stream as AsyncIterable<unknown>) { /* discard */ }
       return this.get(expectDiffID)!;
     }
-    const tmp = join(this.dir, `tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    // tar-stream and the applier load only when a layer is written, never on `run`.
+    const { applyLayer, decompressStream } = await import('./layer-apply');
+    const tmp = join(this.dir, `tmp-${process.pid}-${randomHex(6)}`);
     mkdirSync(tmp, { mode: 0o755 });
     try {
       const result = await applyLayer(decompressStream(stream), tmp, opts);

@@ -4,15 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  MAX_SECCOMP_PROFILE_BYTES,
   SECCOMP_ACTIONS,
   SECCOMP_OPERATORS,
-  convertSeccompProfile,
   defaultSeccompProfile,
-  loadSeccompProfile,
   type OciSeccomp,
   type OciSyscall,
 } from '../../src/runtime/seccomp';
+import { MAX_SECCOMP_PROFILE_BYTES, convertSeccompProfile, loadSeccompProfile } from '../../src/runtime/seccomp-file';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/security';
 
 const defaults = (arch: 'amd64' | 'arm64' = 'amd64', extra: string[] = []) =>

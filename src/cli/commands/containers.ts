@@ -9,14 +9,19 @@ import { startAttached } from '../../engine/start';
 import { renderReport } from '../report';
 import { statusText, timeAgo } from '../units';
 import { ExitError } from '../errors';
+import { trace } from '../../trace';
 
 /** `run`: create, start attached, and with --rm remove; the container's exit code is ours. */
 export async function runContainer(ctx: EngineContext, opts: CreateOptions): Promise<number> {
+  trace('run: modules loaded');
   const rec = createContainer(ctx, opts);
+  trace('created');
   try {
-    return await startAttached(ctx, rec.id);
+    return await startAttached(ctx, rec.id, { removeAfter: opts.rm });
   } finally {
-    if (opts.rm) await removeContainer(ctx, rec.id, true);
+    trace('exited');
+    if (opts.rm) await removeContainer(ctx, rec.id, true, { exited: true });
+    trace('removed');
   }
 }
 
