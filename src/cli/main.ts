@@ -471,9 +471,9 @@ export async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
-    // stdin may hold the event loop open after the container is gone.
-    if (process.stdin.listenerCount('data') > 0) process.stdin.destroy();
+    // Our own output is written synchronously on Linux (files, pipes, TTYs),
+    // so nothing is lost by not waiting for the event loop to wind down.
+    process.exit(code);
   },
   (err) => {
     process.stderr.write(`Error: ${String(err)}\n`);

@@ -73,7 +73,7 @@ async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepar
   const cleanup = () => unmountRootfs(rootfs);
   try {
     const root = new RootFs(rootfs);
-    let user, exec;
+    let user;
     try {
       const userSpec = rec.config.user || (mapping.defaultUser ? `${mapping.defaultUser.uid}:${mapping.defaultUser.gid}` : '');
       user = resolveUser(root, userSpec);
@@ -83,13 +83,8 @@ async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepar
         }
       }
       if (rec.config.workingDir !== '/') root.ensureDir(rec.config.workingDir);
-      exec = checkExecutable(root, rec.config.args[0], rec.config.env);
     } finally {
       root.close();
-    }
-    if (!exec.ok) {
-      const kind = exec.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
-      throw new EngineError(`crun: ${exec.reason}: ${kind}`, exec.code);
     }
 
     const env = [...rec.config.env];
@@ -152,6 +147,22 @@ async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepar
   } catch (err) {
     cleanup();
     throw err;
+  }
+}
+
+/** crun's words when exec of the container's command failed. */
+const EXEC_ERROR = /executable file|exec|open executable|No such file or directory|Permission denied/i;
+
+function classifyExecFailure(rootfs: string, rec: ContainerRecord, errors: string[]): EngineError | undefined {
+  if (!errors.some((e) => EXEC_ERROR.test(e))) return undefined;
+  const root = new RootFs(rootfs);
+  try {
+    const exec = checkExecutable(root, rec.config.args[0], rec.config.env);
+    if (exec.ok) return undefined;
+    const kind = exec.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
+    return new EngineError(`crun: ${exec.reason}: ${kind}`, exec.code);
+  } finally {
+    root.close();
   }
 }
 
@@ -226,13 +237,20 @@ export async function startAttached(ctx: EngineContext, id: string, opts: { remo
   if (rec.config.interactive && process.stdin.isTTY) process.stdin.unpipe();
 
   trace('runtime exited');
+  const errors = exit.code !== 0 ? runtimeErrors(log) : [];
+  // Only when the runtime failed: was it the command?  Answered while the
+  // rootfs is still mounted, to give Podman's 126/127 and a clear message.
+  const execFailure = errors.length ? classifyExecFailure(prepared.rootfs, rec, errors) : undefined;
   prepared.cleanup();
   trace('unmounted');
   if (exit.spawnError) {
     finish(125, exit.spawnError.message);
     throw new EngineError(`cannot run the OCI runtime ${RUNTIME}: ${exit.spawnError.message}`);
   }
-  const errors = exit.code !== 0 ? runtimeErrors(log) : [];
+  if (execFailure) {
+    finish(execFailure.exitCode, execFailure.message);
+    throw execFailure;
+  }
   if (errors.length) {
     finish(125, errors.join('; '));
     throw new EngineError(`crun: ${errors.join('; ')}: OCI runtime error`);
