@@ -98,6 +98,23 @@ describe('load and import', () => {
   });
 });
 
+describe('layers stacked', () => {
+  it('applies whiteouts and opaque directories of upper layers, with either overlay driver', async () => {
+    const f = (name: string, content = 'x'): TarEntry => ({ name, type: 'file', mode: 0o644, content: Buffer.from(content) });
+    const d = (name: string): TarEntry => ({ name, type: 'directory', mode: 0o755 });
+    const r = await loadDockerArchive('localhost/it-whiteout:1', [
+      [...busyboxEntries(), f('etc/removed'), d('opq/'), f('opq/old'), d('keep/'), f('keep/a')],
+      [f('etc/.wh.removed', ''), d('opq/'), f('opq/.wh..wh..opq', ''), f('opq/new'), f('keep/b')],
+    ]);
+    expect(r.code).toBe(0);
+    for (const mode of ['private', 'host']) {
+      const out = ok(['run', '--rm', `--userns=${mode}`, 'localhost/it-whiteout:1', 'sh', '-c', 'test -e /etc/removed && echo present; ls /opq /keep | tr "\\n" " "']);
+      expect(out.trim()).toBe('/keep: a b  /opq: new');
+    }
+    ok(['rmi', 'localhost/it-whiteout:1']);
+  });
+});
+
 describe('hostile layers', () => {
   const victim = () => join(scratch, 'victim');
   function snapshot(dir: string): string {

@@ -177,8 +177,13 @@ describe('command line to spec', () => {
     expect(added & (1n << 12n)).toBe(1n << 12n);
     expect(ok(['run', '--rm', IMG, 'sh', '-c', 'grep Seccomp: /proc/self/status']).trim()).toMatch(/Seccomp:\s+2/);
     expect(ok(['run', '--rm', '--security-opt', 'seccomp=unconfined', IMG, 'sh', '-c', 'grep Seccomp: /proc/self/status']).trim()).toMatch(/Seccomp:\s+0/);
-    // A masked path reads as empty.
-    expect(ok(['run', '--rm', IMG, 'sh', '-c', 'cat /proc/kcore | wc -c']).trim()).toBe('0');
+    // --privileged: every capability, no seccomp filter, nothing masked
+    const priv = ok(['run', '--rm', '--privileged', IMG, 'sh', '-c', 'grep -E "CapEff|Seccomp:" /proc/self/status; grep -c " /proc/keys " /proc/self/mountinfo || true']).trim().split('\n');
+    expect(BigInt(`0x${priv[0].split(/\s+/)[1]}`)).toBeGreaterThanOrEqual((1n << 41n) - 1n);
+    expect(priv[1]).toMatch(/Seccomp:\s+0/);
+    expect(priv[2]).toBe('0');
+    // A masked path is covered (by /dev/null) and reads as empty.
+    expect(ok(['run', '--rm', IMG, 'sh', '-c', 'grep -c " /proc/keys " /proc/self/mountinfo; wc -c < /proc/keys']).trim()).toBe('1\n0');
   });
 });
 
