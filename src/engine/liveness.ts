@@ -4,15 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerRecord, ContainerStatus } from '../state/containers';
+import { processStartTime } from '../state/process';
 
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+export { processStartTime };
 
 export function monitorAlive(rec: ContainerRecord): boolean {
   const { monitorPid, monitorStart } = rec.state;

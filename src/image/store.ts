@@ -2,9 +2,10 @@
 // ID is the config's sha256) plus the ordered diffIDs of its layers and the
 // names that point at it.  Records are written atomically under the storage
 // lock; a name belongs to one image at a time, as in Docker and Podman.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../state/atomic';
+import { writeFileAtomic, writeJsonAtomic } from '../state/atomic';
+import { readRecord, readRecords } from '../state/records';
 import { withLock } from '../state/lock';
 import type { LayerStore } from '../storage/layers';
 import { matchesStoredName } from './reference';
@@ -40,28 +41,11 @@ export class ImageStore {
   }
 
   list(): ImageRecord[] {
-    let ids: string[];
-    try {
-      ids = readdirSync(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const out: ImageRecord[] = [];
-    for (const id of ids) {
-      if (!/^[0-9a-f]{64}$/.test(id)) continue;
-      const rec = this.get(id);
-      if (rec) out.push(rec);
-    }
-    return out.sort((a, b) => (a.added < b.added ? 1 : a.added > b.added ? -1 : 0));
+    return readRecords<ImageRecord>(this.dir, 'image.json', (r) => r.added);
   }
 
   get(id: string): ImageRecord | undefined {
-    try {
-      return readJsonIfExists<ImageRecord>(this.recordPath(id));
-    } catch {
-      return undefined;
-    }
+    return readRecord<ImageRecord>(this.dir, id, 'image.json');
   }
 
   /** By full or short ID (with or without "sha256:"), or by name as Podman matches short names. */

@@ -2,10 +2,11 @@
 // container.json written atomically.  Everything else about a container (used
 // ID blocks, names) is derived from the records, so there is no second index
 // that a crash could leave out of step.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsernsMode } from '../userns/mapping';
-import { readJsonIfExists, writeJsonAtomic } from './atomic';
+import { writeJsonAtomic } from './atomic';
+import { readRecord, readRecords } from './records';
 import { withLock } from './lock';
 import { randomHex } from './random';
 
@@ -80,28 +81,12 @@ export class ContainerStore {
   }
 
   list(): ContainerRecord[] {
-    let ids: string[];
-    try {
-      ids = readdirSync(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    const out: ContainerRecord[] = [];
-    for (const id of ids) {
-      if (!/^[0-9a-f]{64}$/.test(id)) continue;
-      const rec = this.get(id);
-      if (rec) out.push(rec);
-    }
-    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+    return readRecords<ContainerRecord>(this.dir, 'container.json', (r) => r.created);
   }
 
+  /** A torn or foreign record reads as absent: the directory is swept by rm. */
   get(id: string): ContainerRecord | undefined {
-    try {
-      return readJsonIfExists<ContainerRecord>(join(this.dir, id, 'container.json'));
-    } catch {
-      return undefined; // torn or foreign file: the directory is swept by rm
-    }
+    return readRecord<ContainerRecord>(this.dir, id, 'container.json');
   }
 
   /** Writes a record; the directory is created on first write. */

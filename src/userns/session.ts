@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ensurePrivateDir, hostIds, sessionDir } from '../config/paths';
 import { helperPath, launcherPath } from '../native/index';
 import { withLock } from '../state/lock';
+import { processStartTime } from '../state/process';
 import { mapToArgs, readSubIds, sessionMap, userName, type IdRange, type MapEntry } from './subid';
 
 export interface SessionLayout {
@@ -39,15 +40,6 @@ function pauseFile(): string {
   return join(sessionDir(), 'pause.pid');
 }
 
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** The pause process's PID when it is alive (and not a recycled PID), else undefined. */
 export function livePausePid(): number | undefined {
   let text: string;
@@ -59,7 +51,7 @@ export function livePausePid(): number | undefined {
   const [pidText, start] = text.trim().split(' ');
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return startTime(pid) === start ? pid : undefined;
+  return processStartTime(pid) === start ? pid : undefined;
 }
 
 /** Creates S unless a live one exists.  Serialized by a lock: concurrent first runs make one. */

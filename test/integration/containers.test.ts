@@ -1,7 +1,7 @@
 // create / start / ps / inspect / rm and the state other selkie processes see.
 import { execFileSync, spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBusybox, ok, selkie, SELKIE, sessionMounts, runRoot } from './helpers';
+import { ensureBusybox, ok, selkie, SELKIE, sessionMounts, runRoot, waitFor } from './helpers';
 import { join } from 'node:path';
 
 let IMG: string;
@@ -9,17 +9,6 @@ beforeAll(async () => {
   IMG = await ensureBusybox();
 });
 
-function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((res, rej) => {
-    const tick = () => {
-      if (pred()) return res();
-      if (Date.now() > until) return rej(new Error('timed out waiting'));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
 
 describe('container lifecycle', () => {
   it('creates, lists, starts attached, inspects and removes', () => {

@@ -132,3 +132,16 @@ export function sessionMounts(): string[] {
     return [];
   }
 }
+
+/** Polls pred every 50 ms until it holds, or fails after ms. */
+export function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((res, rej) => {
+    const tick = () => {
+      if (pred()) return res();
+      if (Date.now() > until) return rej(new Error('timed out waiting'));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBusybox, graphRoot, hostUid, ok, runRoot, selkie, selkieAsync, sessionMounts, sessionToHost } from './helpers';
+import { ensureBusybox, graphRoot, hostUid, ok, runRoot, selkie, selkieAsync, sessionMounts, sessionToHost, waitFor } from './helpers';
 
 let IMG: string;
 
@@ -21,17 +21,6 @@ function parseMap(text: string): MapLine[] {
     .map(([inner, outer, count]) => ({ inner, outer, count }));
 }
 
-function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((res, rej) => {
-    const tick = () => {
-      if (pred()) return res();
-      if (Date.now() > until) return rej(new Error('timed out waiting'));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
 
 function pidOf(name: string): number {
   const r = selkie(['inspect', '-f', '{{.State.Pid}}', name]);
