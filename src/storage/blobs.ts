@@ -1,0 +1,73 @@
+// Content-addressed blobs (compressed layers as pulled or built, manifests,
+// configs) kept beside the extracted layers, so that a push or save sends
+// exactly the bytes that were received and digests stay identical.  A blob
+// is written to a temporary file, verified, then renamed into place: a
+// reader never sees a partial or unverified blob.
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { writeFileAtomic } from '../state/atomic';
+import { randomHex } from '../state/random';
+
+function hexOf(digest: string): string {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (!m) throw new Error(`invalid digest "${digest}"`);
+  return m[1];
+}
+
+export class BlobStore {
+  readonly dir: string;
+
+  constructor(graphRoot: string) {
+    this.dir = join(graphRoot, 'blobs', 'sha256');
+  }
+
+  path(digest: string): string {
+    return join(this.dir, hexOf(digest));
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.path(digest));
+  }
+
+  size(digest: string): number {
+    return statSync(this.path(digest)).size;
+  }
+
+  open(digest: string): NodeJS.ReadableStream {
+    return createReadStream(this.path(digest));
+  }
+
+  read(digest: string): Buffer {
+    return readFileSync(this.path(digest));
+  }
+
+  /** Stores small bytes under their digest (computed by the caller). */
+  putBytes(digest: string, bytes: Buffer): void {
+    if (this.has(digest)) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.path(digest), bytes, 0o600);
+  }
+
+  /**
+   * Streams a blob in.  `verify` is a Transform that checks digest and size
+   * as bytes pass (image/digest.ts verifyingStream); nothing is kept unless
+   * it passes.
+   */
+  async putStream(digest: string, source: NodeJS.ReadableStream, verify: NodeJS.ReadWriteStream): Promise<void> {
+    if (this.has(digest)) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = join(this.dir, `.tmp-${process.pid}-${randomHex(6)}`);
+    try {
+      await pipeline(source, verify, createWriteStream(tmp, { mode: 0o600 }));
+      renameSync(tmp, this.path(digest));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  remove(digest: string): void {
+    rmSync(this.path(digest), { force: true });
+  }
+}
