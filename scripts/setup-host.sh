@@ -16,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-PACKAGES="crun conmon uidmap fuse-overlayfs fuse3 slirp4netns passt catatonit busybox-static libseccomp-dev \
+PACKAGES="crun conmon uidmap fuse-overlayfs fuse3 slirp4netns passt catatonit busybox-static libseccomp-dev zstd apache2-utils \
   docker-registry skopeo podman iproute2 procps util-linux"
 missing=""
 for p in $PACKAGES; do

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { defaultStorePaths, ensurePrivateDir, type StorePaths } from '../config/paths';
 import { ImageStore } from '../image/store';
 import { ContainerStore } from '../state/containers';
+import { BlobStore } from '../storage/blobs';
 import { LayerStore } from '../storage/layers';
 
 export interface EngineOptions {
@@ -19,6 +20,7 @@ export class EngineContext {
   private _layers?: LayerStore;
   private _images?: ImageStore;
   private _containers?: ContainerStore;
+  private _blobs?: BlobStore;
 
   constructor(opts: EngineOptions = {}) {
     this.paths = defaultStorePaths({ graphRoot: opts.graphRoot, runRoot: opts.runRoot });
@@ -36,7 +38,11 @@ export class EngineContext {
   }
 
   get images(): ImageStore {
-    return (this._images ??= new ImageStore(this.paths.graphRoot, this.layers));
+    return (this._images ??= new ImageStore(this.paths.graphRoot, this.layers, this.blobs));
+  }
+
+  get blobs(): BlobStore {
+    return (this._blobs ??= new BlobStore(this.paths.graphRoot));
   }
 
   get containers(): ContainerStore {

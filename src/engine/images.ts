@@ -4,13 +4,11 @@ import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { localName, matchesStoredName } from '../image/reference';
 import type { ImageRecord } from '../image/store';
-import { IMAGE_ID_SPACE } from '../userns/mapping';
 import { randomHex } from '../state/random';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
 
-/** Layers may use container IDs 0..65535: larger ones would collide with container ID blocks. */
-const LAYER_OPTS = { maxId: IMAGE_ID_SPACE - 1 };
+import { MEDIA } from '../image/types';
 
 function goArch(): string {
   return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
@@ -33,17 +31,18 @@ export async function loadImages(ctx: EngineContext, file: string): Promise<stri
   // Loaded here, not at start-up: the archive reader and zod are large and `run` needs neither.
   const { readImageArchive } = await import('../image/archive');
   const { ImageConfigSchema, parseJson } = await import('../image/schema');
+  const { ingestImage } = await import('./ingest');
   return withScratch(ctx, async (scratch) => {
     const { images } = await readImageArchive(file, scratch);
     const loaded: string[] = [];
     for (const img of images) {
-      const config = parseJson(ImageConfigSchema, img.config, 'image config');
-      const diffIDs = config.rootfs.diff_ids;
-      for (let i = 0; i < img.layers.length; i++) {
-        if (ctx.layers.has(diffIDs[i])) continue;
-        await ctx.layers.put(img.layers[i].open(), diffIDs[i], LAYER_OPTS);
-      }
-      const rec = ctx.images.add(img.configDigest.slice(7), img.config, config, img.names);
+      const rec = await ingestImage(ctx, {
+        config: img.config,
+        parsedConfig: parseJson(ImageConfigSchema, img.config, 'image config'),
+        layers: img.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, open: () => l.open() })),
+        manifest: img.manifest ? { bytes: img.manifest, mediaType: MEDIA.ociManifest } : undefined,
+        names: img.names,
+      });
       loaded.push(...(img.names.length ? img.names : [`sha256:${rec.id}`]));
     }
     return loaded;
@@ -58,21 +57,29 @@ export async function importImage(
   opts: { message?: string; changes?: Record<string, unknown> } = {},
 ): Promise<ImageRecord> {
   ctx.ensureDirs();
+  const { ImageConfigSchema, parseJson } = await import('../image/schema');
+  const { ingestLayer, ingestImage, LAYER_OPTS } = await import('./ingest');
   const stream = typeof source === 'string' ? createReadStream(source) : source;
-  const layer = await ctx.layers.put(stream, undefined, LAYER_OPTS);
+  // The blob first (its digest is learnt as it is stored), then its diffID from extraction.
+  const stored = await ctx.blobs.putUnknown(stream);
+  const diffID = (await ctx.layers.put(ctx.blobs.open(stored.digest), undefined, LAYER_OPTS)).diffID;
+  await ingestLayer(ctx, { digest: stored.digest, open: () => ctx.blobs.open(stored.digest) }, diffID);
   const now = new Date().toISOString();
   const config = {
     created: now,
     architecture: goArch(),
     os: 'linux',
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...(opts.changes ?? {}) },
-    rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+    rootfs: { type: 'layers', diff_ids: [diffID] },
     history: [{ created: now, created_by: 'selkie import', ...(opts.message ? { comment: opts.message } : {}) }],
   };
-  const { ImageConfigSchema, parseJson } = await import('../image/schema');
-  const { sha256Hex } = await import('../image/digest');
   const bytes = Buffer.from(JSON.stringify(config));
-  return ctx.images.add(sha256Hex(bytes), bytes, parseJson(ImageConfigSchema, bytes, 'image config'), name ? [localName(name)] : []);
+  return ingestImage(ctx, {
+    config: bytes,
+    parsedConfig: parseJson(ImageConfigSchema, bytes, 'image config'),
+    layers: [{ digest: stored.digest, open: () => ctx.blobs.open(stored.digest) }],
+    names: name ? [localName(name)] : [],
+  });
 }
 
 export function requireImage(ctx: EngineContext, ref: string): ImageRecord {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../state/atomic';
 import { readRecord, readRecords } from '../state/records';
 import { withLock } from '../state/lock';
+import type { BlobStore } from '../storage/blobs';
 import type { LayerStore } from '../storage/layers';
 import { matchesStoredName } from './reference';
 import type { ImageConfig } from './schema';
@@ -14,13 +15,23 @@ import type { ImageConfig } from './schema';
 export interface ImageRecord {
   id: string; // 64 hex, the config digest
   names: string[];
-  /** manifest digest when the image came with a manifest */
+  /** digest of the manifest kept in the blob store (as received, or made for local images) */
   digest?: string;
+  manifestMediaType?: string;
+  /** the layer blobs as received (compressed or not), in manifest order */
+  layerBlobs?: { mediaType: string; digest: string; size: number }[];
+  /** where it was pulled from, for cross-repository blob mounts on push */
+  source?: { registry: string; repository: string };
   layers: string[]; // diffIDs, bottom first
   size: number;
   created: string;
   /** when it entered this store */
   added: string;
+}
+
+/** The blobs an image record holds: manifest, config, layers. */
+function blobsOf(rec: ImageRecord): string[] {
+  return [rec.digest, `sha256:${rec.id}`, ...(rec.layerBlobs ?? []).map((b) => b.digest)].filter((d): d is string => !!d);
 }
 
 export class ImageNotFoundError extends Error {
@@ -32,7 +43,7 @@ export class ImageNotFoundError extends Error {
 export class ImageStore {
   readonly dir: string;
 
-  constructor(graphRoot: string, private readonly layers: LayerStore) {
+  constructor(graphRoot: string, private readonly layers: LayerStore, private readonly blobs: BlobStore) {
     this.dir = join(graphRoot, 'images');
   }
 
@@ -93,7 +104,13 @@ export class ImageStore {
    * is configBytes validated by the caller (parseJson with ImageConfigSchema).
    * The names move to it from any image that held them.
    */
-  add(id: string, configBytes: Buffer, config: ImageConfig, names: string[], digest?: string): ImageRecord {
+  add(
+    id: string,
+    configBytes: Buffer,
+    config: ImageConfig,
+    names: string[],
+    extra: Pick<ImageRecord, 'digest' | 'manifestMediaType' | 'layerBlobs' | 'source'> = {},
+  ): ImageRecord {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`invalid image ID "${id}"`);
     const diffIDs = config.rootfs.diff_ids;
     return withLock(this.layers.lockPath, () => {
@@ -109,7 +126,7 @@ export class ImageStore {
         created: config.created ?? new Date(0).toISOString(),
         added: new Date().toISOString(),
       };
-      if (digest) rec.digest = digest;
+      Object.assign(rec, Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)));
       mkdirSync(join(this.dir, id), { recursive: true, mode: 0o700 });
       if (!existing) writeFileAtomic(join(this.dir, id, 'config.json'), configBytes);
       this.moveNames(rec, names);
@@ -151,15 +168,18 @@ export class ImageStore {
     });
   }
 
-  /** Deletes an image and every layer no other image uses. */
+  /** Deletes an image and every layer and blob no other image uses. */
   remove(id: string): void {
     withLock(this.layers.lockPath, () => {
       const rec = this.get(id);
       if (!rec) return;
       rmSync(this.recordPath(id), { force: true });
       rmSync(join(this.dir, id), { recursive: true, force: true });
-      const inUse = new Set(this.list().flatMap((i) => i.layers));
+      const others = this.list();
+      const inUse = new Set(others.flatMap((i) => i.layers));
       for (const d of rec.layers) if (!inUse.has(d)) this.layers.remove(d);
+      const blobsInUse = new Set(others.flatMap((i) => blobsOf(i)));
+      for (const b of blobsOf(rec)) if (!blobsInUse.has(b)) this.blobs.remove(b);
     });
   }
 }

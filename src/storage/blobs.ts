@@ -3,11 +3,12 @@
 // exactly the bytes that were received and digests stay identical.  A blob
 // is written to a temporary file, verified, then renamed into place: a
 // reader never sees a partial or unverified blob.
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../state/atomic';
 import { randomHex } from '../state/random';
+import { nodeCrypto } from '../lazy';
 
 function hexOf(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
@@ -61,6 +62,47 @@ export class BlobStore {
     try {
       await pipeline(source, verify, createWriteStream(tmp, { mode: 0o600 }));
       renameSync(tmp, this.path(digest));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** The first bytes of a blob (to tell its compression). */
+  head(digest: string, n = 8): Buffer {
+    const fd = openSync(this.path(digest), 'r');
+    try {
+      const buf = Buffer.alloc(n);
+      const got = readSync(fd, buf, 0, n, 0);
+      return buf.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Streams in a blob whose digest is learnt as it is written (import). */
+  async putUnknown(source: NodeJS.ReadableStream): Promise<{ digest: string; size: number }> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = join(this.dir, `.tmp-${process.pid}-${randomHex(6)}`);
+    const hash = nodeCrypto().createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer | string>) {
+          for await (const chunk of chunks) {
+            const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+            hash.update(c);
+            size += c.length;
+            yield c;
+          }
+        },
+        createWriteStream(tmp, { mode: 0o600 }),
+      );
+      const digest = `sha256:${hash.digest('hex')}`;
+      if (this.has(digest)) rmSync(tmp, { force: true });
+      else renameSync(tmp, this.path(digest));
+      return { digest, size };
     } catch (err) {
       rmSync(tmp, { force: true });
       throw err;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -523,11 +524,16 @@ describe('decompressStream', () => {
     expect(Buffer.concat(out).toString()).toBe('ab');
   });
 
-  it('rejects zstd layers with a clear error', async () => {
-    const zstd = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
-    await expect(applyLayer(decompressStream(Readable.from([zstd])), layer, OPTS)).rejects.toThrow(
-      'zstd-compressed layers are not supported yet',
-    );
+  it('decompresses zstd layers, and refuses corrupt ones clearly', async () => {
+    const tar = await makeTar([{ name: 'z.txt', content: 'zstd content' }]);
+    const compressed = execFileSync('zstd', ['-q', '-c'], { input: tar });
+    const result = await applyLayer(decompressStream(chunked(compressed, 5)), layer, OPTS);
+    expect(fs.readFileSync(join(layer, 'z.txt'), 'utf8')).toBe('zstd content');
+    expect(result.diffID).toBe(sha256(tar));
+    const other = join(layer, '..', 'other');
+    fs.mkdirSync(other);
+    const corrupt = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
+    await expect(applyLayer(decompressStream(Readable.from([corrupt])), other, OPTS)).rejects.toThrow(/zstd/);
   });
 
   it('reports corrupt gzip data', async () => {

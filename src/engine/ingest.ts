@@ -1,0 +1,93 @@
+// Bringing an image into the store, whatever its transport: every layer blob
+// is kept as received (verified against its digest), extracted once into the
+// layer store (verified against the config's diffID), and the image recorded
+// with its manifest.  Anything already present is skipped, so a pull or load
+// killed halfway resumes where it stopped and never leaves a half image.
+import { digestOf, verifyingStream } from '../image/digest';
+import type { ImageConfig } from '../image/schema';
+import type { ImageRecord } from '../image/store';
+import { MEDIA, type BlobDescriptor } from '../image/types';
+import { IMAGE_ID_SPACE } from '../userns/mapping';
+import type { EngineContext } from './context';
+
+/** Layers may use container IDs 0..65535: larger ones would collide with container ID blocks. */
+export const LAYER_OPTS = { maxId: IMAGE_ID_SPACE - 1 };
+
+export interface IncomingLayer {
+  /** the digest (and size) the blob must have, when known; otherwise learnt while storing (import) */
+  digest?: string;
+  size?: number;
+  mediaType?: string;
+  open(): NodeJS.ReadableStream;
+}
+
+export interface IncomingImage {
+  config: Buffer;
+  parsedConfig: ImageConfig;
+  layers: IncomingLayer[];
+  /** the manifest as received; made up (OCI) when absent */
+  manifest?: { bytes: Buffer; mediaType: string };
+  names: string[];
+  source?: { registry: string; repository: string };
+  /** called as each layer is done (progress) */
+  onLayer?: (index: number, descriptor: BlobDescriptor) => void;
+}
+
+/** Gzip and zstd by their magic numbers; anything else is a plain tar. */
+export function layerMediaType(head: Buffer): string {
+  if (head[0] === 0x1f && head[1] === 0x8b) return MEDIA.ociLayerGzip;
+  if (head.readUInt32LE(0) === 0xfd2fb528) return MEDIA.ociLayerZstd;
+  return MEDIA.ociLayer;
+}
+
+/** Stores one layer blob (if missing) and extracts it (if missing). */
+export async function ingestLayer(ctx: EngineContext, layer: IncomingLayer, diffID: string): Promise<BlobDescriptor> {
+  let digest = layer.digest;
+  if (digest === undefined) {
+    digest = (await ctx.blobs.putUnknown(layer.open())).digest;
+  } else if (!ctx.blobs.has(digest)) {
+    await ctx.blobs.putStream(digest, layer.open(), verifyingStream(digest, layer.size));
+  }
+  const desc: BlobDescriptor = {
+    mediaType: layer.mediaType || layerMediaType(ctx.blobs.head(digest)),
+    digest,
+    size: ctx.blobs.size(digest),
+  };
+  if (!ctx.layers.has(diffID)) await ctx.layers.put(ctx.blobs.open(digest), diffID, LAYER_OPTS);
+  return desc;
+}
+
+export async function ingestImage(ctx: EngineContext, img: IncomingImage): Promise<ImageRecord> {
+  ctx.ensureDirs();
+  const diffIDs = img.parsedConfig.rootfs.diff_ids;
+  if (diffIDs.length !== img.layers.length) {
+    throw new Error(`the image config lists ${diffIDs.length} layers but the image has ${img.layers.length}`);
+  }
+  const configDigest = digestOf(img.config);
+  const descriptors: BlobDescriptor[] = [];
+  for (let i = 0; i < img.layers.length; i++) {
+    const d = await ingestLayer(ctx, img.layers[i], diffIDs[i]);
+    descriptors.push(d);
+    img.onLayer?.(i, d);
+  }
+  ctx.blobs.putBytes(configDigest, img.config);
+  const manifest = img.manifest ?? {
+    mediaType: MEDIA.ociManifest,
+    bytes: Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: img.config.length },
+        layers: descriptors.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size })),
+      }),
+    ),
+  };
+  const manifestDigest = digestOf(manifest.bytes);
+  ctx.blobs.putBytes(manifestDigest, manifest.bytes);
+  return ctx.images.add(configDigest.slice(7), img.config, img.parsedConfig, img.names, {
+    digest: manifestDigest,
+    manifestMediaType: manifest.mediaType,
+    layerBlobs: descriptors.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size })),
+    source: img.source,
+  });
+}
