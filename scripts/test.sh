@@ -13,15 +13,22 @@ chmod 777 "$results"
 npx vitest run --project unit --reporter=default --reporter=json --outputFile="$results/unit.json"
 unit=$?
 
+# Integration tests get a store of their own (XDG_DATA_HOME), so that they
+# neither depend on nor disturb what the user keeps.
 if [ "$(id -u)" -ne 0 ]; then
-  npx vitest run --project integration --reporter=default --reporter=json --outputFile="$results/integration.json"
+  data=$(mktemp -d)
+  XDG_DATA_HOME="$data" npx vitest run --project integration --reporter=default --reporter=json --outputFile="$results/integration.json"
   integration=$?
+  rm -rf "$data" 2>/dev/null || bin/selkie --root "$data/selkie/storage" rm -a -f >/dev/null 2>&1
 else
   uid=$(id -u "$TEST_USER")
   home=$(getent passwd "$TEST_USER" | cut -d: -f6)
   stage=$(bash scripts/stage-for-user.sh "$TEST_USER")
+  data="$home/.selkie-test-data"
+  rm -rf "$data"
+  runuser -u "$TEST_USER" -- mkdir -p "$data"
   (cd "$stage" && runuser -u "$TEST_USER" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" USER="$TEST_USER" \
-    XDG_RUNTIME_DIR="/run/user/$uid" CI="${CI:-}" \
+    XDG_RUNTIME_DIR="/run/user/$uid" XDG_DATA_HOME="$data" CI="${CI:-}" \
     npx vitest run --project integration --reporter=default --reporter=json --outputFile="$results/integration.json")
   integration=$?
 fi

@@ -44,6 +44,18 @@ async function needSession(): Promise<void> {
   throw new ExitError(await reexecInSession());
 }
 
+const REGISTRY_OPTIONS: OptionSpec[] = [
+  { long: 'tls-verify', type: 'string', help: 'require HTTPS and verify certificates (true or false)', key: 'tlsVerify' },
+  str('authfile', undefined, 'path of the authentication file'),
+  str('creds', undefined, 'credentials USERNAME[:PASSWORD] for the registry'),
+];
+const PLATFORM_OPTIONS: OptionSpec[] = [
+  str('platform', undefined, 'image platform OS/ARCH[/VARIANT]'),
+  str('os', undefined, 'image operating system'),
+  str('arch', undefined, 'image architecture'),
+  str('variant', undefined, 'image architecture variant'),
+];
+
 const RUN_OPTIONS: OptionSpec[] = [
   str('env', 'e', 'set environment variables', true),
   str('env-file', undefined, 'read environment variables from a file', true),
@@ -65,7 +77,19 @@ const RUN_OPTIONS: OptionSpec[] = [
   bool('interactive', 'i', 'keep STDIN open'),
   bool('tty', 't', 'allocate a pseudo-TTY'),
   bool('detach', 'd', 'run in the background'),
+  str('pull', undefined, 'pull policy: missing (default), always, never, newer'),
+  ...REGISTRY_OPTIONS,
+  ...PLATFORM_OPTIONS,
 ];
+
+/** Pulls the image of run/create when the pull policy says so (nothing is loaded when it is present). */
+async function imageFor(ctx: import('../engine/context').EngineContext, image: string, o: Opts): Promise<void> {
+  if (o.pull === undefined || o.pull === 'missing') {
+    if (ctx.images.lookup(image)) return;
+  }
+  const { ensureImage } = await import('./commands/registry');
+  await ensureImage(ctx, image, o.pull, o);
+}
 
 function createOptions(image: string, command: string[], o: Opts) {
   return {
@@ -107,6 +131,7 @@ const COMMANDS: CommandDef[] = [
     async run(g, o, [image, ...command]) {
       if (o.detach) throw new ExitError(125, 'Error: --detach is not supported yet: detached containers come in a later release');
       const ctx = await engine(g);
+      await imageFor(ctx, image, o);
       const { runContainer } = await import('./commands/containers');
       return runContainer(ctx, createOptions(image, command, o));
     },
@@ -121,6 +146,7 @@ const COMMANDS: CommandDef[] = [
     session: true,
     async run(g, o, [image, ...command]) {
       const ctx = await engine(g);
+      await imageFor(ctx, image, o);
       const { createContainer } = await import('../engine/create');
       print(createContainer(ctx, createOptions(image, command, o)).id);
     },
@@ -269,6 +295,121 @@ const COMMANDS: CommandDef[] = [
     },
   },
   {
+    name: 'pull',
+    usage: 'selkie pull [options] IMAGE [IMAGE...]',
+    description: 'Pull images from a registry or another transport',
+    options: [...REGISTRY_OPTIONS, ...PLATFORM_OPTIONS, bool('quiet', 'q', 'print only the image ID'), bool('all-tags', 'a', 'all tags (not supported)')],
+    minArgs: 1,
+    session: true,
+    async run(g, o, refs) {
+      if (o.allTags) throw new UsageError('--all-tags is not supported yet');
+      const ctx = await engine(g);
+      const { pull } = await import('./commands/registry');
+      await pull(ctx, refs, o);
+    },
+  },
+  {
+    name: 'push',
+    usage: 'selkie push [options] IMAGE [DESTINATION]',
+    description: 'Push an image to a registry or another transport',
+    options: [...REGISTRY_OPTIONS, bool('quiet', 'q', 'print nothing'), str('digestfile', undefined, 'write the pushed manifest digest to this file')],
+    minArgs: 1,
+    maxArgs: 2,
+    session: true,
+    async run(g, o, args) {
+      const ctx = await engine(g);
+      const { push } = await import('./commands/registry');
+      await push(ctx, args, o);
+    },
+  },
+  {
+    name: 'login',
+    usage: 'selkie login [options] REGISTRY',
+    description: 'Log in to a registry',
+    options: [
+      str('username', 'u', 'user name'),
+      str('password', 'p', 'password'),
+      bool('password-stdin', undefined, 'read the password from standard input'),
+      bool('get-login', undefined, 'print the user name logged in with'),
+      ...REGISTRY_OPTIONS.filter((x) => x.long !== 'creds'),
+    ],
+    minArgs: 1,
+    maxArgs: 1,
+    async run(_g, o, [registry]) {
+      const { login } = await import('./commands/registry');
+      await login(registry, o);
+    },
+  },
+  {
+    name: 'logout',
+    usage: 'selkie logout [options] REGISTRY',
+    description: 'Remove the credentials stored for a registry',
+    options: [bool('all', 'a', 'remove all credentials'), str('authfile', undefined, 'path of the authentication file')],
+    maxArgs: 1,
+    async run(_g, o, [registry]) {
+      const { logout } = await import('./commands/registry');
+      await logout(registry, o);
+    },
+  },
+  {
+    name: 'save',
+    usage: 'selkie save [options] IMAGE [IMAGE...]',
+    description: 'Save images to an archive or directory',
+    options: [
+      str('output', 'o', 'write to this file (or directory for oci-dir and docker-dir)'),
+      str('format', undefined, 'docker-archive (default), oci-archive, oci-dir or docker-dir'),
+      bool('multi-image-archive', 'm', 'save several images in one archive'),
+      bool('quiet', 'q', 'print nothing'),
+    ],
+    minArgs: 1,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const { save } = await import('./commands/registry');
+      await save(ctx, refs, o);
+    },
+  },
+  {
+    name: '__manifest-inspect',
+    usage: 'selkie manifest inspect IMAGE',
+    description: "Show an image's manifest (or manifest list) in a registry",
+    options: REGISTRY_OPTIONS,
+    minArgs: 1,
+    maxArgs: 1,
+    hidden: true,
+    async run(_g, o, [ref]) {
+      const { manifestInspect } = await import('./commands/registry');
+      await manifestInspect(ref, o);
+    },
+  },
+  {
+    name: '__image-history',
+    usage: 'selkie image history [options] IMAGE',
+    description: 'Show the history of an image',
+    options: [FORMAT, bool('no-trunc', undefined, 'do not truncate output'), bool('quiet', 'q', 'print only the IDs'), bool('human', 'H', 'human-readable sizes and dates (default true)')],
+    minArgs: 1,
+    maxArgs: 1,
+    hidden: true,
+    async run(g, o, [ref]) {
+      const ctx = await engine(g);
+      const { history } = await import('./commands/images');
+      print(history(ctx, ref, { format: o.format, trunc: !o.noTrunc, quiet: !!o.quiet }));
+    },
+  },
+  {
+    name: '__image-prune',
+    usage: 'selkie image prune [options]',
+    description: 'Remove unused images: dangling ones, or with -a every image no container uses',
+    options: [bool('all', 'a', 'remove all unused images'), bool('force', 'f', 'do not ask for confirmation')],
+    maxArgs: 0,
+    hidden: true,
+    session: true,
+    async run(g, o) {
+      const ctx = await engine(g);
+      const { prune } = await import('./commands/images');
+      print(prune(ctx, !!o.all));
+    },
+  },
+  {
     name: 'info',
     usage: 'selkie info [options]',
     description: 'Show information about the host, the session namespace and storage',
@@ -304,6 +445,14 @@ const GROUPS: Record<string, Record<string, { command: string; extra?: string[] 
     load: { command: 'load' },
     import: { command: 'import' },
     exists: { command: '__image-exists' },
+    pull: { command: 'pull' },
+    push: { command: 'push' },
+    save: { command: 'save' },
+    history: { command: '__image-history' },
+    prune: { command: '__image-prune' },
+  },
+  manifest: {
+    inspect: { command: '__manifest-inspect' },
   },
   container: {
     ls: { command: 'ps' },

@@ -1,5 +1,6 @@
 // The engine's shared state for one selkie process: where storage lives and
 // the stores over it, opened lazily so a command touches only what it uses.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultStorePaths, ensurePrivateDir, type StorePaths } from '../config/paths';
 import { ImageStore } from '../image/store';
@@ -62,6 +63,12 @@ export class EngineContext {
   /** A scratch directory inside the graph root (same filesystem as the layers). */
   get tmpDir(): string {
     return join(this.paths.graphRoot, 'tmp');
+  }
+
+  /** tmpDir, created. */
+  tmpDirReady(): string {
+    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
+    return this.tmpDir;
   }
 
   /** An always-empty directory, the lower layer of images that have none. */

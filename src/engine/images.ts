@@ -31,18 +31,19 @@ export async function loadImages(ctx: EngineContext, file: string): Promise<stri
   // Loaded here, not at start-up: the archive reader and zod are large and `run` needs neither.
   const { readImageArchive } = await import('../image/archive');
   const { ImageConfigSchema, parseJson } = await import('../image/schema');
-  const { ingestImage } = await import('./ingest');
+  const { ingestImage, rollbackOnFailure, sweepLeftovers } = await import('./ingest');
+  sweepLeftovers(ctx);
   return withScratch(ctx, async (scratch) => {
     const { images } = await readImageArchive(file, scratch);
     const loaded: string[] = [];
     for (const img of images) {
-      const rec = await ingestImage(ctx, {
+      const rec = await rollbackOnFailure(ctx, () => ingestImage(ctx, {
         config: img.config,
         parsedConfig: parseJson(ImageConfigSchema, img.config, 'image config'),
         layers: img.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, open: () => l.open() })),
         manifest: img.manifest ? { bytes: img.manifest, mediaType: MEDIA.ociManifest } : undefined,
         names: img.names,
-      });
+      }));
       loaded.push(...(img.names.length ? img.names : [`sha256:${rec.id}`]));
     }
     return loaded;
@@ -110,8 +111,9 @@ export async function removeImage(
 ): Promise<RemoveImageResult> {
   const rec = requireImage(ctx, ref);
   const result: RemoveImageResult = { untagged: [], deleted: [] };
+  // A name of an image that has others only loses that name, forced or not (as Docker).
   const named = rec.names.find((n) => n === ref) ?? rec.names.find((n) => safeMatch(n, ref));
-  if (named !== undefined && rec.names.length > 1 && !force) {
+  if (named !== undefined && rec.names.length > 1) {
     ctx.images.untag(rec.id, named);
     result.untagged.push(named);
     return result;

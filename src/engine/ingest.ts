@@ -8,6 +8,7 @@ import type { ImageConfig } from '../image/schema';
 import type { ImageRecord } from '../image/store';
 import { MEDIA, type BlobDescriptor } from '../image/types';
 import { IMAGE_ID_SPACE } from '../userns/mapping';
+import { withLock } from '../state/lock';
 import type { EngineContext } from './context';
 
 /** Layers may use container IDs 0..65535: larger ones would collide with container ID blocks. */
@@ -55,6 +56,32 @@ export async function ingestLayer(ctx: EngineContext, layer: IncomingLayer, diff
   };
   if (!ctx.layers.has(diffID)) await ctx.layers.put(ctx.blobs.open(digest), diffID, LAYER_OPTS);
   return desc;
+}
+
+/** Clears what killed writers left (temporary files and directories of dead PIDs). */
+export function sweepLeftovers(ctx: EngineContext): void {
+  ctx.blobs.sweep();
+  withLock(ctx.layers.lockPath, () => ctx.layers.sweep());
+}
+
+/**
+ * Runs fn, which may add blobs and layers; if it fails, removes those it
+ * added that no image references, so a failed transfer stores nothing.
+ */
+export async function rollbackOnFailure<T>(ctx: EngineContext, fn: (added: { blobs: Set<string>; layers: Set<string> }) => Promise<T>): Promise<T> {
+  const added = { blobs: new Set<string>(), layers: new Set<string>() };
+  try {
+    return await fn(added);
+  } catch (err) {
+    withLock(ctx.layers.lockPath, () => {
+      const images = ctx.images.list();
+      const usedLayers = new Set(images.flatMap((i) => i.layers));
+      const usedBlobs = new Set(images.flatMap((i) => [i.digest, `sha256:${i.id}`, ...(i.layerBlobs ?? []).map((b) => b.digest)]));
+      for (const d of added.layers) if (!usedLayers.has(d)) ctx.layers.remove(d);
+      for (const d of added.blobs) if (!usedBlobs.has(d)) ctx.blobs.remove(d);
+    });
+    throw err;
+  }
 }
 
 export async function ingestImage(ctx: EngineContext, img: IncomingImage): Promise<ImageRecord> {

@@ -62,6 +62,9 @@ export class ImageStore {
   /** By full or short ID (with or without "sha256:"), or by name as Podman matches short names. */
   lookup(ref: string): ImageRecord | undefined {
     const all = this.list();
+    // name@sha256:...: the image whose manifest has that digest
+    const at = ref.lastIndexOf('@sha256:');
+    if (at > 0) return all.find((i) => i.digest === ref.slice(at + 1));
     const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
     if (/^[0-9a-f]{64}$/.test(hex)) {
       const byId = all.find((i) => i.id === hex);

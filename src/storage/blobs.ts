@@ -3,7 +3,7 @@
 // exactly the bytes that were received and digests stay identical.  A blob
 // is written to a temporary file, verified, then renamed into place: a
 // reader never sees a partial or unverified blob.
-import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../state/atomic';
@@ -106,6 +106,20 @@ export class BlobStore {
     } catch (err) {
       rmSync(tmp, { force: true });
       throw err;
+    }
+  }
+
+  /** Removes temporary files of writers that died (their PID is gone). */
+  sweep(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const m = /^\.tmp-(\d+)-/.exec(n);
+      if (m && !existsSync(`/proc/${m[1]}`)) rmSync(join(this.dir, n), { force: true });
     }
   }
 

@@ -76,3 +76,42 @@ export async function removeImages(ctx: EngineContext, refs: string[], o: { all:
   }
   if (failure) throw new ExitError(failure.code, `Error: ${failure.message}`);
 }
+
+const HISTORY_TABLE = 'table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+
+/** `image history`: the config's history, newest first, with each layer's size beside the step that made it. */
+export function history(ctx: EngineContext, ref: string, o: { format?: string; trunc: boolean; quiet: boolean }): string {
+  const rec = ctx.images.lookup(ref);
+  if (!rec) throw new ExitError(125, `Error: ${ref}: image not known`);
+  const config = ctx.images.config(rec.id);
+  const layerSizes = rec.layers.map((d) => ctx.layers.get(d)?.size ?? 0);
+  let layer = 0;
+  const now = new Date();
+  const steps = (config.history ?? []).map((h, i, all) => {
+    const size = h.empty_layer ? 0 : (layerSizes[layer++] ?? 0);
+    const id = i === all.length - 1 ? rec.id : '<missing>';
+    return {
+      ID: o.trunc && id !== '<missing>' ? id.slice(0, 12) : id,
+      Created: h.created ? timeAgo(new Date(h.created), now) : '',
+      CreatedAt: h.created ?? '',
+      CreatedBy: o.trunc && (h.created_by ?? '').length > 45 ? `${(h.created_by ?? '').slice(0, 42)}...` : (h.created_by ?? ''),
+      Size: humanSize(size),
+      Comment: h.comment ?? '',
+    };
+  });
+  steps.reverse();
+  if (o.quiet) return steps.map((s) => s.ID).join('\n');
+  return renderReport(steps, { format: o.format, defaultTable: HISTORY_TABLE, headers: { CreatedBy: 'CREATED BY' } });
+}
+
+/** `image prune`: images without names (all unused ones with -a) that no container uses. */
+export function prune(ctx: EngineContext, all: boolean): string {
+  const used = new Set(ctx.containers.list().map((c) => c.image.id));
+  const removed: string[] = [];
+  for (const rec of ctx.images.list()) {
+    if (used.has(rec.id) || (!all && rec.names.length > 0)) continue;
+    ctx.images.remove(rec.id);
+    removed.push(rec.id);
+  }
+  return removed.join('\n');
+}

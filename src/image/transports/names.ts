@@ -58,13 +58,16 @@ export function parseTransportRef(text: string): TransportRef {
       return { transport: 'containers-storage', reference: rest };
   }
 
+  // Like Podman: a transport it knows is never read as an image name, even when it would parse as one.
+  if (name !== undefined && UNSUPPORTED.has(name)) {
+    throw new TransportError(`invalid image name "${text}": the ${name} transport is not supported`);
+  }
   // Not a transport we know: a registry name if it is one (`busybox:latest`, `localhost:5000/x`) ...
   try {
     return dockerRef(text);
   } catch (err) {
     // ... else, when it starts like `xyz:`, say which transport was not understood.
     if (name !== undefined) {
-      if (UNSUPPORTED.has(name)) throw new TransportError(`invalid image name "${text}": the ${name} transport is not supported`);
       throw new TransportError(
         `invalid image name "${text}": unknown transport "${name}" (known: ${KNOWN.join(', ')})`,
       );

@@ -1,0 +1,960 @@
+// A client for the Docker Registry HTTP API v2 / OCI distribution spec on undici.
+// Requests go out anonymously until the registry asks for credentials (401 +
+// WWW-Authenticate); Bearer tokens are then fetched per scope, cached and sent up
+// front. Everything the registry sends is untrusted: JSON bodies are capped,
+// manifests fetched by digest are verified, blobs stream out for the caller to verify.
+// Credentials and tokens never appear in error messages.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
+import { digestOf } from '../digest';
+import { MAX_DOCUMENT_BYTES } from '../schema';
+import { MEDIA } from '../types';
+import { IDENTITY_TOKEN_USERNAME, type Credentials } from './auth-file';
+import { parseChallenges, type Challenge } from './challenge';
+
+export interface RegistryOptions {
+  /** 'docker.io' | '127.0.0.1:5000' | 'quay.io' */
+  registry: string;
+  /** plain HTTP (registries.conf insecure=true) */
+  insecure?: boolean;
+  /** default true; false: HTTPS without certificate checks, falling back to HTTP when TLS fails */
+  tlsVerify?: boolean;
+  credentials?: Credentials;
+  /** extra CA bundle; default $SELKIE_EXTRA_CA_CERTS (the launcher moves NODE_EXTRA_CA_CERTS there) */
+  caFile?: string;
+  userAgent?: string;
+  /** retries on 429/5xx/connection resets and timeouts; default 3 (after 100 ms, 400 ms, 1.6 s) */
+  retries?: number;
+}
+
+export class RegistryError extends Error {
+  /** HTTP status of the response that failed, when there was one */
+  status?: number;
+  /** registry error code (MANIFEST_UNKNOWN, UNAUTHORIZED, DENIED, NAME_UNKNOWN, ...) or a network error code */
+  code?: string;
+  constructor(message: string, status?: number, code?: string) {
+    super(message);
+    this.name = 'RegistryError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const MANIFEST_ACCEPT = [
+  MEDIA.ociManifest,
+  MEDIA.ociIndex,
+  MEDIA.dockerManifest,
+  MEDIA.dockerList,
+  // accepted only so that a schema1-only image is refused by name, not by a vague 404
+  MEDIA.dockerSchema1Signed,
+  MEDIA.dockerSchema1,
+].join(', ');
+
+/** error bodies, token responses: small documents */
+const MAX_SMALL_BODY = 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const MAX_TAG_PAGES = 1000;
+const BACKOFF_MS = [100, 400, 1600];
+/** spec: tokens without expires_in live 60 s */
+const DEFAULT_TOKEN_SECONDS = 60;
+
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const TAG = /^\w[\w.-]{0,127}$/;
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+const RETRIABLE_ERRORS = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+const GENERIC_CONTENT_TYPES = new Set(['', 'application/json', 'text/plain', 'application/octet-stream']);
+
+type Body = Buffer | (() => NodeJS.ReadableStream);
+
+interface Req {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** a path on the registry ('/v2/...') or an absolute URL (a Location the registry gave) */
+  target: string | URL;
+  headers?: Record<string, string>;
+  body?: Body;
+  /** token scopes this request needs; empty for registry-wide requests (/v2/) */
+  scopes: string[];
+  /** what is being done, for errors: 'reading manifest latest in quay.io/a/b' */
+  what: string;
+  /** false: no auth handshake, a 401 is returned to the caller */
+  auth?: boolean;
+}
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** where each response came from (relative Link headers), and the request body stream it consumed */
+const responseUrl = new WeakMap<Dispatcher.ResponseData, URL>();
+const requestStream = new WeakMap<Dispatcher.ResponseData, NodeJS.ReadableStream>();
+
+function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function allHeaders(res: Dispatcher.ResponseData, name: string): string {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function destroyStream(s: NodeJS.ReadableStream | undefined): void {
+  const r = s as (NodeJS.ReadableStream & { destroy?: () => void; readableEnded?: boolean }) | undefined;
+  if (r && !r.readableEnded) r.destroy?.();
+}
+
+/** Registry-supplied text on a terminal: no control characters, bounded length. */
+function clean(text: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const t = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max)}...` : t;
+}
+
+const CERT_ERRORS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A network failure in words, with what to do for the usual TLS mistakes. */
+function networkProblem(err: Error, url: URL): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    return `${url.host} does not speak TLS (for a plain-HTTP registry use --tls-verify=false or insecure = true in registries.conf)`;
+  }
+  if (CERT_ERRORS.has(code)) {
+    return `the TLS certificate of ${url.host} is not trusted (${code}): add its CA, or use --tls-verify=false`;
+  }
+  return `connecting to ${url.host}: ${clean(err.message || String(err))}`;
+}
+
+function basicAuth(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
+}
+
+function digestMatches(bytes: Buffer, digest: string): boolean {
+  const [algorithm, hex] = digest.split(':');
+  return createHash(algorithm).update(bytes).digest('hex') === hex;
+}
+
+/** Drops the first `n` bytes: a server that ignored our Range sent the whole blob. */
+class SkipBytes extends Transform {
+  constructor(private remaining: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.remaining >= chunk.length) {
+      this.remaining -= chunk.length;
+      cb();
+      return;
+    }
+    const out = this.remaining > 0 ? chunk.subarray(this.remaining) : chunk;
+    this.remaining = 0;
+    cb(null, out);
+  }
+}
+
+/** `<url>; rel="next"` from a Link header (tag list pagination) */
+function nextLink(link: string | undefined): string | undefined {
+  if (!link) return undefined;
+  for (const part of link.split(',')) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (m && /\brel\s*=\s*"?next"?/i.test(m[2])) return m[1];
+  }
+  return undefined;
+}
+
+/** media type from the document itself, for registries that send a generic Content-Type */
+function sniffMediaType(bytes: Buffer): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const d = doc as Record<string, unknown>;
+  if (typeof d.mediaType === 'string' && d.mediaType !== '') return d.mediaType;
+  if (d.schemaVersion === 1) return 'signatures' in d ? MEDIA.dockerSchema1Signed : MEDIA.dockerSchema1;
+  if (Array.isArray(d.manifests)) return MEDIA.ociIndex;
+  if (typeof d.config === 'object' && d.config !== null) return MEDIA.ociManifest;
+  return undefined;
+}
+
+function contentType(res: Dispatcher.ResponseData): string {
+  return (header(res, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+}
+
+export class RegistryClient {
+  readonly registry: string;
+  private readonly host: string;
+  private scheme: 'https' | 'http';
+  /** with tlsVerify=false, until the first HTTPS exchange works we may still fall back to HTTP */
+  private schemeSettled: boolean;
+  private readonly retries: number;
+  private readonly userAgent: string;
+  private agent?: Agent;
+  /** the registry's last authentication challenge: once known, credentials go out up front */
+  private challenge?: Challenge;
+  private readonly tokens = new Map<string, Promise<CachedToken>>();
+
+  constructor(private readonly opts: RegistryOptions) {
+    if (!HOST.test(opts.registry)) {
+      throw new RegistryError(`invalid registry ${JSON.stringify(opts.registry)}: expected host[:port]`);
+    }
+    this.registry = opts.registry;
+    // Docker Hub's name and its API endpoint differ.
+    const lower = opts.registry.toLowerCase();
+    this.host = lower === 'docker.io' || lower === 'index.docker.io' ? 'registry-1.docker.io' : opts.registry;
+    this.scheme = opts.insecure ? 'http' : 'https';
+    this.schemeSettled = opts.insecure === true || opts.tlsVerify !== false;
+    this.retries = Math.max(0, opts.retries ?? 3);
+    this.userAgent = opts.userAgent ?? 'selkie';
+  }
+
+  /** closes pooled connections; call when done so idle sockets don't hold the process */
+  async close(): Promise<void> {
+    const agent = this.agent;
+    this.agent = undefined;
+    await agent?.close();
+  }
+
+  // ---- public API -------------------------------------------------------
+
+  async ping(): Promise<void> {
+    const what = `pinging registry ${this.registry}`;
+    // Without credentials a 401 still proves a registry is there; with them, login wants them checked.
+    const withAuth = this.opts.credentials !== undefined;
+    const res = await this.send({ method: 'GET', target: '/v2/', scopes: [], what, auth: withAuth });
+    if (res.statusCode === 200 || (!withAuth && res.statusCode === 401)) {
+      await res.body.dump();
+      return;
+    }
+    throw await this.errorFrom(res, what);
+  }
+
+  async getManifest(repo: string, ref: string): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
+    this.checkRepo(repo);
+    this.checkRef(ref);
+    const what = `reading manifest ${ref} in ${this.registry}/${repo}`;
+    const res = await this.send({
+      method: 'GET',
+      target: `/v2/${repo}/manifests/${ref}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      scopes: [pullScope(repo)],
+      what,
+    });
+    if (res.statusCode !== 200) throw await this.errorFrom(res, what);
+    const bytes = await readCapped(res, MAX_DOCUMENT_BYTES, what, 'manifest');
+    let digest: string;
+    if (DIGEST.test(ref)) {
+      if (!digestMatches(bytes, ref)) {
+        throw new RegistryError(
+          `${what}: the registry sent a manifest whose digest is ${digestOf(bytes)}, not ${ref}: refusing it`,
+          undefined,
+          'DIGEST_INVALID',
+        );
+      }
+      digest = ref;
+    } else {
+      digest = digestOf(bytes);
+    }
+    let mediaType = contentType(res);
+    if (GENERIC_CONTENT_TYPES.has(mediaType)) mediaType = sniffMediaType(bytes) ?? mediaType;
+    return { bytes, mediaType, digest };
+  }
+
+  async headManifest(repo: string, ref: string): Promise<{ digest: string; mediaType: string; size: number } | undefined> {
+    this.checkRepo(repo);
+    this.checkRef(ref);
+    const what = `checking manifest ${ref} in ${this.registry}/${repo}`;
+    const res = await this.send({
+      method: 'HEAD',
+      target: `/v2/${repo}/manifests/${ref}`,
+      headers: { accept: MANIFEST_ACCEPT },
+      scopes: [pullScope(repo)],
+      what,
+    });
+    await res.body.dump();
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode !== 200) throw await this.errorFrom(res, what);
+    const digest = header(res, 'docker-content-digest');
+    const size = Number(header(res, 'content-length'));
+    const mediaType = contentType(res);
+    if (digest && DIGEST.test(digest) && Number.isSafeInteger(size) && !GENERIC_CONTENT_TYPES.has(mediaType)) {
+      return { digest, mediaType, size };
+    }
+    // The registry did not say enough: fetch the manifest and compute.
+    const m = await this.getManifest(repo, ref);
+    return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length };
+  }
+
+  /**
+   * Streams a blob (following redirects to blob storage). With `offset`, the
+   * stream starts at that byte, for resuming. `size` is the whole blob's size,
+   * -1 when the registry did not say. The caller verifies the digest.
+   */
+  async getBlob(repo: string, digest: string, opts: { offset?: number } = {}): Promise<{ stream: NodeJS.ReadableStream; size: number }> {
+    this.checkRepo(repo);
+    this.checkDigest(digest);
+    const offset = opts.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RegistryError(`invalid blob offset ${offset}`);
+    const what = `reading blob ${digest} from ${this.registry}/${repo}`;
+    const res = await this.send({
+      method: 'GET',
+      target: `/v2/${repo}/blobs/${digest}`,
+      headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+      scopes: [pullScope(repo)],
+      what,
+    });
+    const length = Number(header(res, 'content-length') ?? NaN);
+    if (res.statusCode === 206 && offset > 0) {
+      const m = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/.exec(header(res, 'content-range') ?? '');
+      if (!m || Number(m[1]) !== offset) {
+        res.body.destroy();
+        throw new RegistryError(`${what}: the registry answered a request from byte ${offset} with a different range`, 206);
+      }
+      const size = m[3] !== '*' ? Number(m[3]) : Number(m[2]) + 1;
+      return { stream: res.body, size };
+    }
+    if (res.statusCode === 200) {
+      const size = Number.isSafeInteger(length) ? length : -1;
+      if (offset === 0) return { stream: res.body, size };
+      // Range ignored: skip what the caller already has.
+      const skip = new SkipBytes(offset);
+      pipeline(res.body, skip, () => {
+        /* errors reach the caller through `skip` */
+      });
+      return { stream: skip, size };
+    }
+    throw await this.errorFrom(res, what);
+  }
+
+  async blobExists(repo: string, digest: string): Promise<boolean> {
+    this.checkRepo(repo);
+    this.checkDigest(digest);
+    const what = `checking blob ${digest} in ${this.registry}/${repo}`;
+    const res = await this.send({ method: 'HEAD', target: `/v2/${repo}/blobs/${digest}`, scopes: [pullScope(repo)], what });
+    await res.body.dump();
+    if (res.statusCode === 200) return true;
+    if (res.statusCode === 404) return false;
+    throw await this.errorFrom(res, what);
+  }
+
+  /** Cross-repository mount: true when the registry linked the blob (201). */
+  async mountBlob(repo: string, digest: string, fromRepo: string): Promise<boolean> {
+    this.checkRepo(repo);
+    this.checkRepo(fromRepo);
+    this.checkDigest(digest);
+    const what = `mounting blob ${digest} from ${fromRepo} into ${this.registry}/${repo}`;
+    const query = new URLSearchParams({ mount: digest, from: fromRepo });
+    const res = await this.send({
+      method: 'POST',
+      target: `/v2/${repo}/blobs/uploads/?${query}`,
+      headers: { 'content-length': '0' },
+      scopes: [pushScope(repo), pullScope(fromRepo)],
+      what,
+    });
+    if (res.statusCode === 201) {
+      await res.body.dump();
+      return true;
+    }
+    if (res.statusCode === 202) {
+      // The registry opened an ordinary upload instead; don't leave it dangling.
+      await res.body.dump();
+      const location = header(res, 'location');
+      if (location) {
+        try {
+          const del = await this.send({
+            method: 'DELETE',
+            target: this.resolve(location),
+            scopes: [pushScope(repo)],
+            what,
+          });
+          await del.body.dump();
+        } catch {
+          /* best effort: the registry expires abandoned uploads */
+        }
+      }
+      return false;
+    }
+    throw await this.errorFrom(res, what);
+  }
+
+  /**
+   * Uploads a blob: POST, then one PUT with the whole stream (monolithic) or
+   * PATCHes of `chunkSize` bytes and a closing PUT. `open` may be called again
+   * to resend after a retriable failure.
+   */
+  async uploadBlob(
+    repo: string,
+    digest: string,
+    size: number,
+    open: () => NodeJS.ReadableStream,
+    opts: { chunkSize?: number } = {},
+  ): Promise<void> {
+    this.checkRepo(repo);
+    this.checkDigest(digest);
+    if (!Number.isSafeInteger(size) || size < 0) throw new RegistryError(`invalid blob size ${size} for ${digest}`);
+    const chunkSize = opts.chunkSize;
+    if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) {
+      throw new RegistryError(`invalid chunk size ${chunkSize}`);
+    }
+    const what = `uploading blob ${digest} to ${this.registry}/${repo}`;
+    const scopes = [pushScope(repo)];
+
+    const start = await this.send({
+      method: 'POST',
+      target: `/v2/${repo}/blobs/uploads/`,
+      headers: { 'content-length': '0' },
+      scopes,
+      what,
+    });
+    if (start.statusCode !== 202 && start.statusCode !== 201) throw await this.errorFrom(start, what);
+    await start.body.dump();
+    let location = this.uploadLocation(start, what);
+
+    let finish: Dispatcher.ResponseData;
+    if (chunkSize === undefined) {
+      finish = await this.send({
+        method: 'PUT',
+        target: withDigest(location, digest),
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        body: open,
+        scopes,
+        what,
+      });
+    } else {
+      let sent = 0;
+      const stream = open();
+      try {
+        for await (const chunk of chunksOf(stream, chunkSize)) {
+          if (sent + chunk.length > size) {
+            throw new RegistryError(`${what}: the blob is longer than its announced ${size} bytes`);
+          }
+          const res = await this.send({
+            method: 'PATCH',
+            target: location,
+            headers: {
+              'content-type': 'application/octet-stream',
+              'content-length': String(chunk.length),
+              'content-range': `${sent}-${sent + chunk.length - 1}`,
+            },
+            body: chunk,
+            scopes,
+            what,
+          });
+          if (res.statusCode !== 202 && res.statusCode !== 204) throw await this.errorFrom(res, what);
+          await res.body.dump();
+          location = this.uploadLocation(res, what, location);
+          sent += chunk.length;
+        }
+      } finally {
+        destroyStream(stream);
+      }
+      if (sent !== size) throw new RegistryError(`${what}: the blob has ${sent} bytes, not the announced ${size}`);
+      finish = await this.send({
+        method: 'PUT',
+        target: withDigest(location, digest),
+        headers: { 'content-length': '0' },
+        scopes,
+        what,
+      });
+    }
+    if (finish.statusCode !== 201 && finish.statusCode !== 204) throw await this.errorFrom(finish, what);
+    await finish.body.dump();
+    const stored = header(finish, 'docker-content-digest');
+    if (stored && DIGEST.test(stored) && stored.split(':')[0] === digest.split(':')[0] && stored !== digest) {
+      throw new RegistryError(`${what}: the registry stored the blob as ${stored}`, finish.statusCode, 'DIGEST_INVALID');
+    }
+  }
+
+  async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<string> {
+    this.checkRepo(repo);
+    this.checkRef(ref);
+    const digest = digestOf(bytes);
+    if (DIGEST.test(ref) && !digestMatches(bytes, ref)) {
+      throw new RegistryError(`writing manifest ${ref}: its content has digest ${digest}`);
+    }
+    const what = `writing manifest ${ref} to ${this.registry}/${repo}`;
+    const res = await this.send({
+      method: 'PUT',
+      target: `/v2/${repo}/manifests/${ref}`,
+      headers: { 'content-type': mediaType },
+      body: bytes,
+      scopes: [pushScope(repo)],
+      what,
+    });
+    if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 202) throw await this.errorFrom(res, what);
+    await res.body.dump();
+    const stored = header(res, 'docker-content-digest');
+    if (stored && stored.startsWith('sha256:') && DIGEST.test(stored) && stored !== digest) {
+      throw new RegistryError(`${what}: the registry stored the manifest as ${stored}, not ${digest}`, res.statusCode, 'DIGEST_INVALID');
+    }
+    return digest;
+  }
+
+  async listTags(repo: string): Promise<string[]> {
+    this.checkRepo(repo);
+    const what = `listing tags of ${this.registry}/${repo}`;
+    const tags: string[] = [];
+    let target: string | URL = `/v2/${repo}/tags/list`;
+    for (let page = 0; page < MAX_TAG_PAGES; page++) {
+      const res = await this.send({ method: 'GET', target, scopes: [pullScope(repo)], what });
+      if (res.statusCode !== 200) throw await this.errorFrom(res, what);
+      const bytes = await readCapped(res, MAX_DOCUMENT_BYTES, what, 'tag list');
+      let doc: unknown;
+      try {
+        doc = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw new RegistryError(`${what}: the registry sent malformed JSON`);
+      }
+      const list = (doc as { tags?: unknown } | null)?.tags;
+      if (list !== null && list !== undefined && !Array.isArray(list)) {
+        throw new RegistryError(`${what}: "tags" is not a list`);
+      }
+      for (const t of list ?? []) if (typeof t === 'string') tags.push(t);
+      const next = nextLink(header(res, 'link'));
+      if (!next) return tags;
+      target = this.resolve(next, responseUrl.get(res));
+    }
+    throw new RegistryError(`${what}: more than ${MAX_TAG_PAGES} pages of tags`);
+  }
+
+  // ---- plumbing ---------------------------------------------------------
+
+  private checkRepo(repo: string): void {
+    if (!REPOSITORY.test(repo) || repo.length > 255) {
+      throw new RegistryError(`invalid repository name ${JSON.stringify(repo)}`);
+    }
+  }
+
+  private checkRef(ref: string): void {
+    if (!TAG.test(ref) && !DIGEST.test(ref)) {
+      throw new RegistryError(`invalid tag or digest ${JSON.stringify(ref)}`);
+    }
+  }
+
+  private checkDigest(digest: string): void {
+    if (!DIGEST.test(digest)) throw new RegistryError(`invalid digest ${JSON.stringify(digest)}`);
+  }
+
+  private origin(): string {
+    return `${this.scheme}://${this.host}`;
+  }
+
+  private resolve(target: string | URL, base?: URL): URL {
+    if (target instanceof URL) return target;
+    const url = new URL(target, base ?? `${this.origin()}/`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new RegistryError(`the registry sent an unsupported URL scheme ${JSON.stringify(url.protocol)}`);
+    }
+    return url;
+  }
+
+  private uploadLocation(res: Dispatcher.ResponseData, what: string, previous?: URL): URL {
+    const location = header(res, 'location');
+    if (!location) {
+      if (previous) return previous;
+      throw new RegistryError(`${what}: the registry did not say where to upload (no Location header)`, res.statusCode);
+    }
+    return this.resolve(location, previous ?? new URL(`${this.origin()}/`));
+  }
+
+  private dispatcher(): Agent {
+    if (!this.agent) {
+      const verify = this.opts.tlsVerify !== false;
+      let secureContext: SecureContext | undefined;
+      const caFile = this.opts.caFile ?? process.env.SELKIE_EXTRA_CA_CERTS;
+      if (caFile && verify && this.scheme === 'https') {
+        let extra: Buffer;
+        try {
+          extra = readFileSync(caFile);
+        } catch (err) {
+          // the launcher's pass-through of NODE_EXTRA_CA_CERTS is best effort, as in Node
+          if (this.opts.caFile) throw new RegistryError(`reading CA file ${caFile}: ${(err as Error).message}`);
+          extra = Buffer.alloc(0);
+        }
+        // One context for all connections: building it parses the whole bundle.
+        if (extra.length > 0) secureContext = createSecureContext({ ca: [...rootCertificates, extra.toString('utf8')] });
+      }
+      this.agent = new Agent({
+        connect: { rejectUnauthorized: verify, ...(secureContext ? { secureContext } : {}) },
+        headersTimeout: 60_000,
+        bodyTimeout: 120_000,
+      });
+    }
+    return this.agent;
+  }
+
+  /**
+   * One request with retries on 429/5xx and transient network errors. With
+   * tlsVerify=false, a first HTTPS attempt that fails before any response
+   * switches the client to plain HTTP.
+   */
+  private async exchange(method: Req['method'], url: URL, headers: Record<string, string>, body: Body | undefined, what: string): Promise<Dispatcher.ResponseData> {
+    for (let attempt = 0; ; attempt++) {
+      let stream: NodeJS.ReadableStream | undefined;
+      let payload: Buffer | Readable | undefined;
+      if (typeof body === 'function') {
+        stream = body();
+        payload = stream instanceof Readable ? stream : Readable.from(stream as AsyncIterable<Buffer>);
+      } else {
+        payload = body;
+      }
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, { method, headers, body: payload ?? null, dispatcher: this.dispatcher() });
+      } catch (err) {
+        destroyStream(stream);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!this.schemeSettled && url.protocol === 'https:' && url.host === this.host) {
+          // tls-verify=false allows plain HTTP: this registry does not speak TLS.
+          this.schemeSettled = true;
+          this.scheme = 'http';
+          url = new URL(url.href.replace(/^https:/, 'http:'));
+          attempt--;
+          continue;
+        }
+        if (code && RETRIABLE_ERRORS.has(code) && attempt < this.retries) {
+          await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
+          continue;
+        }
+        throw new RegistryError(`${what}: ${networkProblem(err as Error, url)}`, undefined, code);
+      }
+      if (url.host === this.host) this.schemeSettled = true;
+      if ((res.statusCode === 429 || res.statusCode >= 500) && attempt < this.retries) {
+        await res.body.dump().catch(() => undefined);
+        destroyStream(stream);
+        await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
+        continue;
+      }
+      responseUrl.set(res, url);
+      if (stream) requestStream.set(res, stream);
+      return res;
+    }
+  }
+
+  /** A request with authentication and redirects handled. */
+  private async send(req: Req): Promise<Dispatcher.ResponseData> {
+    let url = this.resolve(req.target);
+    let reauthenticated = false;
+    for (let hop = 0; hop <= MAX_REDIRECTS; ) {
+      const ours = url.origin === new URL(this.origin()).origin;
+      const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
+      // Registry credentials and tokens go to the registry only, never to a redirect target.
+      let sentAuth: string | undefined;
+      if (ours && req.auth !== false) {
+        sentAuth = await this.authorization(req.scopes, req.what);
+        if (sentAuth) headers.authorization = sentAuth;
+      }
+      const res = await this.exchange(req.method, url, headers, req.body, req.what);
+      if (res.statusCode === 401 && ours && req.auth !== false) {
+        if (reauthenticated) throw await this.unauthorized(res, req, sentAuth);
+        await this.learnChallenge(res, req, sentAuth);
+        destroyStream(requestStream.get(res)); // the body is sent again from a fresh stream
+        reauthenticated = true;
+        // the scheme may have changed (tls-verify=false fallback): rebuild from the path
+        url = this.resolve(url.pathname + url.search);
+        continue;
+      }
+      const location = header(res, 'location');
+      if ((req.method === 'GET' || req.method === 'HEAD') && [301, 302, 303, 307, 308].includes(res.statusCode) && location) {
+        await res.body.dump();
+        url = this.resolve(location, url);
+        hop++;
+        continue;
+      }
+      return res;
+    }
+    throw new RegistryError(`${req.what}: too many redirects`);
+  }
+
+  /** The Authorization header for a request, once the registry's challenge is known. */
+  private async authorization(scopes: string[], what: string): Promise<string | undefined> {
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    const creds = this.opts.credentials;
+    if (ch.scheme === 'basic') return creds ? basicAuth(creds) : undefined;
+    const token = await this.token(ch, scopes, what);
+    return `Bearer ${token}`;
+  }
+
+  /** Records the challenge of a 401 and drops a token it rejected; throws when retrying cannot help. */
+  private async learnChallenge(res: Dispatcher.ResponseData, req: Req, sentAuth: string | undefined): Promise<void> {
+    const challenges = parseChallenges(allHeaders(res, 'www-authenticate'));
+    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+    const basic = challenges.find((c) => c.scheme === 'basic');
+    const chosen = bearer ?? basic;
+    if (!chosen) throw await this.unauthorized(res, req, sentAuth);
+    const creds = this.opts.credentials;
+    if (chosen.scheme === 'basic' && (!creds || sentAuth?.startsWith('Basic '))) {
+      throw await this.unauthorized(res, req, sentAuth);
+    }
+    await res.body.dump();
+    if (sentAuth?.startsWith('Bearer ') && this.challenge) {
+      // Expired or revoked: forget it, unless a concurrent request already replaced it.
+      const key = this.tokenKey(this.challenge, normalizeScopes(req.scopes));
+      const cached = this.tokens.get(key);
+      const current = await cached?.then((t) => t.token, () => undefined);
+      if (cached && this.tokens.get(key) === cached && `Bearer ${current}` === sentAuth) this.tokens.delete(key);
+    }
+    // The registry may name the scope it wants: ask for it besides ours.
+    const wanted = chosen.params.scope;
+    this.challenge = chosen;
+    if (wanted && chosen.scheme === 'bearer') {
+      for (const s of wanted.split(' ')) if (s && !req.scopes.includes(s)) req.scopes = [...req.scopes, s];
+    }
+  }
+
+  private tokenKey(ch: Challenge, scopes: string[]): string {
+    return `${ch.params.realm}\n${ch.params.service ?? ''}\n${scopes.join(' ')}`;
+  }
+
+  private async token(ch: Challenge, requested: string[], what: string): Promise<string> {
+    const scopes = normalizeScopes(requested);
+    const key = this.tokenKey(ch, scopes);
+    const cached = this.tokens.get(key);
+    if (cached) {
+      try {
+        const t = await cached;
+        if (t.expiresAt > Date.now()) return t.token;
+      } catch {
+        /* a failed fetch is retried below */
+      }
+      if (this.tokens.get(key) === cached) this.tokens.delete(key);
+    }
+    const pending = this.fetchToken(ch, scopes, what);
+    this.tokens.set(key, pending);
+    try {
+      return (await pending).token;
+    } catch (err) {
+      if (this.tokens.get(key) === pending) this.tokens.delete(key);
+      throw err;
+    }
+  }
+
+  private async fetchToken(ch: Challenge, scopes: string[], what: string): Promise<CachedToken> {
+    const creds = this.opts.credentials;
+    let realm: URL;
+    try {
+      realm = new URL(ch.params.realm);
+    } catch {
+      throw new RegistryError(`${what}: the registry named an invalid token realm`, 401, 'UNAUTHORIZED');
+    }
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
+      throw new RegistryError(`${what}: unsupported token realm scheme ${JSON.stringify(realm.protocol)}`, 401, 'UNAUTHORIZED');
+    }
+    if (creds && realm.protocol === 'http:' && this.scheme === 'https') {
+      // Don't let a TLS registry's challenge send our password in clear text.
+      throw new RegistryError(
+        `${what}: refusing to send credentials to the plain-HTTP token server ${realm.host} of a TLS registry`,
+        401,
+        'UNAUTHORIZED',
+      );
+    }
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: 'application/json' };
+    let res: Dispatcher.ResponseData;
+    if (creds && creds.username === IDENTITY_TOKEN_USERNAME) {
+      // OAuth2 refresh-token grant, as Docker does with an identity token
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.password, client_id: 'selkie' });
+      if (ch.params.service) form.set('service', ch.params.service);
+      if (scopes.length) form.set('scope', scopes.join(' '));
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      res = await this.exchange('POST', realm, headers, Buffer.from(form.toString()), `${what}: getting a token`);
+    } else {
+      const url = new URL(realm);
+      if (ch.params.service) url.searchParams.set('service', ch.params.service);
+      for (const s of scopes) url.searchParams.append('scope', s);
+      if (creds) headers.authorization = basicAuth(creds);
+      res = await this.exchange('GET', url, headers, undefined, `${what}: getting a token`);
+    }
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      await res.body.dump().catch(() => undefined);
+      if (creds) {
+        throw new RegistryError(
+          `${what}: invalid username/password for ${this.registry} (log in again with selkie login ${this.registry})`,
+          res.statusCode,
+          'UNAUTHORIZED',
+        );
+      }
+      throw this.authRequired(what, res.statusCode);
+    }
+    if (res.statusCode !== 200) throw await this.errorFrom(res, `${what}: getting a token from ${realm.host}`);
+    const bytes = await readCapped(res, MAX_SMALL_BODY, what, 'token response');
+    let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new RegistryError(`${what}: the token server ${realm.host} sent malformed JSON`);
+    }
+    const token = typeof doc?.token === 'string' && doc.token ? doc.token : doc?.access_token;
+    if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token)) {
+      throw new RegistryError(`${what}: the token server ${realm.host} sent no token`);
+    }
+    const seconds =
+      typeof doc.expires_in === 'number' && Number.isFinite(doc.expires_in) && doc.expires_in > 0
+        ? doc.expires_in
+        : DEFAULT_TOKEN_SECONDS;
+    // renew a little early so a token doesn't expire in flight
+    const margin = Math.min(10, seconds / 10);
+    return { token, expiresAt: Date.now() + (seconds - margin) * 1000 };
+  }
+
+  private authRequired(what: string, status: number, detail?: string): RegistryError {
+    return new RegistryError(
+      `authentication required: ${what}${detail ? `: ${detail}` : ''} (log in with selkie login ${this.registry})`,
+      status,
+      'UNAUTHORIZED',
+    );
+  }
+
+  /** The error for a 401 that another attempt cannot fix. */
+  private async unauthorized(res: Dispatcher.ResponseData, req: Req, sentAuth: string | undefined): Promise<RegistryError> {
+    const detail = (await this.errorBody(res)).text;
+    if (!this.opts.credentials) return this.authRequired(req.what, 401, detail);
+    if (sentAuth?.startsWith('Basic ')) {
+      return new RegistryError(
+        `${req.what}: invalid username/password for ${this.registry} (log in again with selkie login ${this.registry})`,
+        401,
+        'UNAUTHORIZED',
+      );
+    }
+    return new RegistryError(
+      `${req.what}: access denied for the logged-in user${detail ? `: ${detail}` : ''}`,
+      401,
+      'UNAUTHORIZED',
+    );
+  }
+
+  private async errorBody(res: Dispatcher.ResponseData): Promise<{ text: string; code?: string }> {
+    let bytes: Buffer;
+    try {
+      bytes = await readCapped(res, 64 * 1024, '', '');
+    } catch {
+      return { text: '' };
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return { text: '' };
+    }
+    const errors = (doc as { errors?: unknown } | null)?.errors;
+    if (!Array.isArray(errors)) return { text: '' };
+    const parts: string[] = [];
+    let code: string | undefined;
+    for (const e of errors.slice(0, 5)) {
+      if (typeof e !== 'object' || e === null) continue;
+      const c = typeof (e as { code?: unknown }).code === 'string' ? clean((e as { code: string }).code, 64) : '';
+      const m = typeof (e as { message?: unknown }).message === 'string' ? clean((e as { message: string }).message) : '';
+      code ??= c || undefined;
+      const codeText = c.toLowerCase().replace(/_/g, ' ');
+      if (!m) parts.push(codeText);
+      else if (!codeText || m.toLowerCase() === codeText) parts.push(m);
+      else parts.push(`${codeText}: ${m}`);
+    }
+    return { text: parts.filter(Boolean).join('; '), code };
+  }
+
+  /** A RegistryError from an unexpected response, with the registry's own error text. */
+  private async errorFrom(res: Dispatcher.ResponseData, what: string): Promise<RegistryError> {
+    const { text, code } = await this.errorBody(res);
+    if (res.statusCode === 401) return this.authRequired(what, 401, text);
+    const fallback: Record<number, string> = {
+      403: 'access denied',
+      404: 'not found',
+      405: 'the registry does not allow this operation',
+      429: 'too many requests',
+    };
+    const detail = text || fallback[res.statusCode] || `HTTP status ${res.statusCode}`;
+    return new RegistryError(`${what}: ${detail}`, res.statusCode, code);
+  }
+}
+
+function normalizeScopes(scopes: string[]): string[] {
+  return [...new Set(scopes)].sort();
+}
+
+function pullScope(repo: string): string {
+  return `repository:${repo}:pull`;
+}
+
+function pushScope(repo: string): string {
+  return `repository:${repo}:pull,push`;
+}
+
+function withDigest(location: URL, digest: string): URL {
+  const url = new URL(location);
+  url.searchParams.set('digest', digest);
+  return url;
+}
+
+/** Reads a whole response body, refusing more than `cap` bytes. */
+async function readCapped(res: Dispatcher.ResponseData, cap: number, what: string, noun: string): Promise<Buffer> {
+  const tooLarge = () =>
+    new RegistryError(
+      `${what}: the ${noun} is larger than the ${cap >= 1024 * 1024 ? `${cap / 1024 / 1024} MiB` : `${cap} byte`} limit`,
+      res.statusCode,
+      'SIZE_INVALID',
+    );
+  const declared = Number(header(res, 'content-length'));
+  if (Number.isFinite(declared) && declared > cap) {
+    res.body.destroy();
+    throw tooLarge();
+  }
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += (chunk as Buffer).length;
+    if (total > cap) {
+      res.body.destroy();
+      throw tooLarge();
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Re-chunks a stream into buffers of exactly `size` bytes (the last may be shorter). */
+async function* chunksOf(stream: NodeJS.ReadableStream, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  for await (const piece of stream as AsyncIterable<Buffer | string>) {
+    let buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    while (buf.length > 0) {
+      const take = Math.min(size - pendingLength, buf.length);
+      pending.push(buf.subarray(0, take));
+      pendingLength += take;
+      buf = buf.subarray(take);
+      if (pendingLength === size) {
+        yield Buffer.concat(pending);
+        pending = [];
+        pendingLength = 0;
+      }
+    }
+  }
+  if (pendingLength > 0) yield Buffer.concat(pending);
+}
