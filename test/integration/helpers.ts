@@ -32,9 +32,10 @@ export function ok(args: string[], opts: Parameters<typeof selkie>[1] = {}): str
   return r.stdout;
 }
 
-export function selkieAsync(args: string[], env: Record<string, string> = {}): Promise<Result> {
+export function selkieAsync(args: string[], env: Record<string, string> = {}, input?: string): Promise<Result> {
   return new Promise((resolveP, reject) => {
     const child = spawn(SELKIE, args, { env: { ...process.env, ...env } });
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

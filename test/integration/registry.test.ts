@@ -177,6 +177,31 @@ describe('multi-platform images', () => {
     return require('node:zlib').gunzipSync(b);
   }
 
+  it('pulls an image with zstd-compressed layers', async () => {
+    const base = `http://${reg.host}/v2/zstd/app`;
+    const upload = async (bytes: Buffer) => {
+      const digest = sha256(bytes);
+      const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
+      const loc = new URL(start.headers.get('location')!, base);
+      loc.searchParams.set('digest', digest);
+      await fetch(loc, { method: 'PUT', body: new Uint8Array(bytes), headers: { 'content-type': 'application/octet-stream' } });
+      return { digest, size: bytes.length };
+    };
+    const tar = await tarOf(busyboxEntries([{ name: 'zstd.txt', type: 'file', mode: 0o644, content: Buffer.from('zstd!') }]));
+    const layer = execFileSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 64 << 20 });
+    const l = await upload(layer);
+    const c = await upload(Buffer.from(JSON.stringify({ architecture: process.arch === 'arm64' ? 'arm64' : 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } })));
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', ...l }],
+    });
+    await fetch(`${base}/manifests/1`, { method: 'PUT', body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    ok(['pull', `${reg.host}/zstd/app:1`], { env });
+    expect(ok(['run', '--rm', `${reg.host}/zstd/app:1`, 'cat', '/zstd.txt'], { env })).toBe('zstd!');
+  });
+
   it("picks the host's platform, another with --platform, and says which exist when none matches", async () => {
     await pushIndex('multi/app');
     const ref = `${reg.host}/multi/app:multi`;
@@ -256,6 +281,34 @@ describe('save and load', () => {
     expect(JSON.parse(skopeo(['inspect', `oci:${ociDir}:${IMG}`])).Architecture).toBeDefined();
     // skopeo reads our docker-archive too
     expect(JSON.parse(skopeo(['inspect', `docker-archive:${join(dir, 'save-docker.tar')}`])).Layers).toHaveLength(1);
+  });
+
+  it('saves several images into one archive with -m, and loads them all back', async () => {
+    const other = join(dir, 'other.tar');
+    await writeDockerArchive(other, { repoTag: 'localhost/second:1', layers: [busyboxEntries(), [{ name: 'second.txt', type: 'file', mode: 0o644, content: Buffer.from('2') }]] });
+    ok(['load', '-i', other]);
+    const both = join(dir, 'both.tar');
+    ok(['save', '-m', '-o', both, IMG, 'localhost/second:1']);
+    ok(['tag', IMG, 'localhost/keep-alive:2']);
+    ok(['rmi', IMG, 'localhost/second:1']);
+    const loaded = ok(['load', '-i', both]);
+    expect(loaded).toContain(`Loaded image: ${IMG}`);
+    expect(loaded).toContain('Loaded image: localhost/second:1');
+    expect(ok(['run', '--rm', 'localhost/second:1', 'cat', '/second.txt'])).toBe('2');
+    ok(['rmi', 'localhost/keep-alive:2']);
+  });
+
+  it('shows history and prunes dangling images', () => {
+    const hist = ok(['image', 'history', IMG]).split('\n');
+    expect(hist[0]).toMatch(/^ID\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT/);
+    expect(hist[1]).toMatch(/selkie (test fixture|import)/);
+    ok(['tag', IMG, 'localhost/dangling:1']);
+    ok(['rmi', 'localhost/second:1']);
+    // an image without a name goes with prune; one with a name stays
+    const id = JSON.parse(ok(['image', 'inspect', IMG]))[0].Id;
+    ok(['image', 'prune', '-f']);
+    expect(JSON.parse(ok(['image', 'inspect', IMG]))[0].Id).toBe(id);
+    ok(['rmi', 'localhost/dangling:1']);
   });
 
   it('pushes to and pulls from the other transports', () => {
