@@ -10,7 +10,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { busyboxEntries, tarOf, writeDockerArchive } from './fixtures.mjs';
+import { startRegistry, writeRegistriesConf } from './registry.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -116,4 +118,73 @@ for (const p of peers.slice(0, 2)) {
   console.log(`  ${p.name}: ${parts.join(', ')}`);
 }
 sh(selkie, ['rmi', '-f', IMG]);
+
+// ---- pull --------------------------------------------------------------------
+// A 5-layer image of ~100 MB (incompressible) in a registry on 127.0.0.1,
+// pulled into a cold store each time by selkie, Podman and skopeo.
+if (!process.env.BENCH_NO_PULL) {
+  const PULLS = Number(process.env.BENCH_PULLS ?? 3);
+  const reg = await startRegistry(join(work, 'registry'));
+  const conf = writeRegistriesConf(work, `[[registry]]\nlocation = "${reg.host}"\ninsecure = true\n`);
+  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: conf };
+  const ref = `${reg.host}/bench/big:1`;
+  const layers = [busyboxEntries(), ...Array.from({ length: 4 }, (_, i) => [{ name: `blob${i}.bin`, type: 'file', mode: 0o644, content: randomBytes(24 << 20) }])];
+  await writeDockerArchive(join(work, 'big.tar'), { repoTag: 'localhost/big:1', layers });
+  sh('skopeo', ['--insecure-policy', 'copy', '-q', '--dest-tls-verify=false', '--dest-compress', `docker-archive:${join(work, 'big.tar')}`, `docker://${ref}`]);
+  rmSync(join(work, 'big.tar'));
+
+  const cold = (name) => join(work, `cold-${name}`);
+  const pullPeers = [
+    { name: 'selkie pull (cold store)', run: () => ['selkie', [selkie, '--root', cold('s'), 'pull', '-q', ref]], clean: () => spawnSync(selkie, ['--root', cold('s'), 'rmi', '-a', '-f']) },
+    { name: 'skopeo copy docker:// -> oci: (cold)', run: () => ['skopeo', ['skopeo', '--insecure-policy', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${cold('k')}:x`]], clean: () => rmSync(cold('k'), { recursive: true, force: true }) },
+  ];
+  if (have('podman') && !process.env.BENCH_NO_PODMAN) {
+    pullPeers.push({
+      name: 'podman pull (cold store)',
+      run: () => ['podman', ['podman', '--root', cold('p'), '--runroot', cold('pr'), '--storage-driver', 'overlay', 'pull', '-q', '--tls-verify=false', ref]],
+      clean: () => spawnSync('podman', ['unshare', 'rm', '-rf', cold('p'), cold('pr')]),
+    });
+  }
+  for (const p of pullPeers) p.times = [];
+  for (let i = 0; i < PULLS; i++) {
+    for (const p of pullPeers) {
+      p.clean();
+      const [, [cmd, ...args]] = p.run();
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      p.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (r.status !== 0) throw new Error(`${p.name} failed: ${r.stderr}`);
+    }
+  }
+  // Re-pull: every layer present.  Compared with one manifest round trip.
+  const repull = [];
+  const manifestTrip = [];
+  for (let i = 0; i < 10; i++) {
+    let t0 = process.hrtime.bigint();
+    const r = spawnSync(selkie, ['--root', cold('s'), 'pull', '-q', ref], { env });
+    repull.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.status !== 0) throw new Error(`re-pull failed: ${r.stderr}`);
+    t0 = process.hrtime.bigint();
+    await fetch(`http://${reg.host}/v2/bench/big/manifests/1`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } }).then((x) => x.arrayBuffer());
+    manifestTrip.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  console.log(`\npull of a 5-layer ~100 MB image from a registry on 127.0.0.1: ${PULLS} runs each, interleaved (ms)\n`);
+  console.log(`${'peer'.padEnd(58)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}`);
+  for (const p of pullPeers) {
+    p.s = stats(p.times);
+    console.log(`${p.name.padEnd(58)} ${fmt(p.s.median)} ${fmt(p.s.min)} ${fmt(p.s.max)}`);
+  }
+  const rp = stats(repull);
+  const mt = stats(manifestTrip);
+  console.log(`${'selkie re-pull (all layers present)'.padEnd(58)} ${fmt(rp.median)} ${fmt(rp.min)} ${fmt(rp.max)}`);
+  console.log(`${'one manifest round trip (fetch)'.padEnd(58)} ${fmt(mt.median)} ${fmt(mt.min)} ${fmt(mt.max)}`);
+  const podmanPull = pullPeers.find((p) => p.name.startsWith('podman'));
+  console.log('\nratios of medians:');
+  if (podmanPull) console.log(`  selkie pull: ${(pullPeers[0].s.median / podmanPull.s.median).toFixed(2)}x podman pull (target <= 1)`);
+  console.log(`  selkie pull: ${(pullPeers[0].s.median / pullPeers[1].s.median).toFixed(2)}x skopeo copy`);
+  console.log(`  re-pull minus one manifest round trip: ${(rp.median - mt.median).toFixed(1)} ms (target < 100)`);
+  spawnSync(selkie, ['--root', cold('s'), 'rmi', '-a', '-f']);
+  for (const p of pullPeers) p.clean();
+  await reg.stop();
+}
 rmSync(work, { recursive: true, force: true });

@@ -1,28 +1,72 @@
-// Bundles src/ into dist/selkie.js (one file: Node starts it fastest) and puts
-// the launcher at bin/selkie.  Run by `npm ci` after node-gyp.
+// Bundles src/ into dist/ and puts the launcher at bin/selkie.  Run by
+// `npm ci` after node-gyp.
+//
+// Two bundles, each started from V8's code cache (scripts/boot.cjs):
+//  - selkie-main.js: the CLI and everything the frequent commands need;
+//  - selkie-extra.js: the modules below and what they import (zod, undici,
+//    tar-stream, ...), which only pull, push, load, import, save use.
+// The main bundle reaches an extra module through a stub that asks the boot
+// loader for the extra bundle on first use.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const EXTRA = [
+  'cli/commands/registry.ts',
+  'engine/pull.ts',
+  'engine/push.ts',
+  'engine/ingest.ts',
+  'image/archive.ts',
+  'image/schema.ts',
+  'image/digest.ts',
+  'storage/layer-apply.ts',
+  'runtime/seccomp-file.ts',
+].map((f) => join(root, 'src', f));
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['*.node'], sourcemap: 'linked', logLevel: 'warning' };
+
+// The extra bundle: one object, keyed by module path, of the modules'
+// exports, each initialised on first access (pull need not load the archive
+// reader, nor load the registry client).
 await build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile: join(root, 'dist/selkie-main.js'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  // Loaded from node_modules by the commands that need them (load, import,
-  // pull), so that every start does not read and deserialize ~900 KB of them.
-  external: ['*.node', 'zod', 'tar-stream', 'undici'],
-  sourcemap: 'linked',
-  logLevel: 'warning',
+  ...common,
+  stdin: {
+    contents: EXTRA.map(
+      (f) => `Object.defineProperty(exports, ${JSON.stringify(relative(root, f))}, { enumerable: true, get: () => require(${JSON.stringify(f)}) });`,
+    ).join('\n'),
+    resolveDir: root,
+    loader: 'js',
+    sourcefile: 'extra-entry.js',
+  },
+  outfile: join(root, 'dist/selkie-extra.js'),
 });
+
+const toExtra = {
+  name: 'to-extra-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      for (const f of EXTRA) {
+        const candidate = join(args.resolveDir, args.path);
+        if (candidate === f || `${candidate}.ts` === f) return { path: relative(root, f), namespace: 'extra' };
+      }
+      return undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'extra' }, (args) => ({
+      contents: `module.exports = globalThis.__selkieExtra()[${JSON.stringify(args.path)}];`,
+      loader: 'js',
+    }));
+  },
+};
+
+await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/selkie-main.js'), plugins: [toExtra] });
+
 copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
-// Warm V8's code cache with commands that load the modules `run` uses.
-rmSync(join(root, 'dist/selkie-main.js.cache'), { force: true });
+// Warm V8's code caches with a command that loads the modules the frequent
+// commands and the registry commands use.
+for (const f of ['selkie-main.js.cache', 'selkie-extra.js.cache']) rmSync(join(root, 'dist', f), { force: true });
 execFileSync(process.execPath, [join(root, 'dist/selkie.js'), '__warm-cache'], {
   env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
   stdio: 'inherit',

@@ -529,6 +529,12 @@ async function warmCache(): Promise<void> {
     import('./commands/containers'),
     import('./commands/images'),
     import('./commands/inspect'),
+    // the extra bundle (scripts/build.mjs): registries, archives, zod, undici
+    import('./commands/registry'),
+    import('../engine/pull'),
+    import('../engine/push'),
+    import('../image/archive'),
+    import('../storage/layer-apply'),
   ]);
 }
 

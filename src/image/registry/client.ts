@@ -1,4 +1,4 @@
-// A client for the Docker Registry HTTP API v2 / OCI distribution spec on undici.
+// A client for the Docker Registry HTTP API v2 / OCI distribution spec (HTTP in ./http).
 // Requests go out anonymously until the registry asks for credentials (401 +
 // WWW-Authenticate); Bearer tokens are then fetched per scope, cached and sent up
 // front. Everything the registry sends is untrusted: JSON bodies are capped,
@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request, type ResponseData } from './http';
 import { digestOf } from '../digest';
 import { MAX_DOCUMENT_BYTES } from '../schema';
 import { MEDIA } from '../types';
@@ -70,10 +70,7 @@ const RETRIABLE_ERRORS = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
+  'EAI_AGAIN',
 ]);
 const GENERIC_CONTENT_TYPES = new Set(['', 'application/json', 'text/plain', 'application/octet-stream']);
 
@@ -99,15 +96,15 @@ interface CachedToken {
 }
 
 /** where each response came from (relative Link headers), and the request body stream it consumed */
-const responseUrl = new WeakMap<Dispatcher.ResponseData, URL>();
-const requestStream = new WeakMap<Dispatcher.ResponseData, NodeJS.ReadableStream>();
+const responseUrl = new WeakMap<ResponseData, URL>();
+const requestStream = new WeakMap<ResponseData, NodeJS.ReadableStream>();
 
-function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+function header(res: ResponseData, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-function allHeaders(res: Dispatcher.ResponseData, name: string): string {
+function allHeaders(res: ResponseData, name: string): string {
   const v = res.headers[name];
   return Array.isArray(v) ? v.join(', ') : (v ?? '');
 }
@@ -203,7 +200,7 @@ function sniffMediaType(bytes: Buffer): string | undefined {
   return undefined;
 }
 
-function contentType(res: Dispatcher.ResponseData): string {
+function contentType(res: ResponseData): string {
   return (header(res, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
 }
 
@@ -436,7 +433,7 @@ export class RegistryClient {
     await start.body.dump();
     let location = this.uploadLocation(start, what);
 
-    let finish: Dispatcher.ResponseData;
+    let finish: ResponseData;
     if (chunkSize === undefined) {
       finish = await this.send({
         method: 'PUT',
@@ -574,7 +571,7 @@ export class RegistryClient {
     return url;
   }
 
-  private uploadLocation(res: Dispatcher.ResponseData, what: string, previous?: URL): URL {
+  private uploadLocation(res: ResponseData, what: string, previous?: URL): URL {
     const location = header(res, 'location');
     if (!location) {
       if (previous) return previous;
@@ -614,7 +611,7 @@ export class RegistryClient {
    * tlsVerify=false, a first HTTPS attempt that fails before any response
    * switches the client to plain HTTP.
    */
-  private async exchange(method: Req['method'], url: URL, headers: Record<string, string>, body: Body | undefined, what: string): Promise<Dispatcher.ResponseData> {
+  private async exchange(method: Req['method'], url: URL, headers: Record<string, string>, body: Body | undefined, what: string): Promise<ResponseData> {
     for (let attempt = 0; ; attempt++) {
       let stream: NodeJS.ReadableStream | undefined;
       let payload: Buffer | Readable | undefined;
@@ -624,7 +621,7 @@ export class RegistryClient {
       } else {
         payload = body;
       }
-      let res: Dispatcher.ResponseData;
+      let res: ResponseData;
       try {
         res = await request(url, { method, headers, body: payload ?? null, dispatcher: this.dispatcher() });
       } catch (err) {
@@ -658,7 +655,7 @@ export class RegistryClient {
   }
 
   /** A request with authentication and redirects handled. */
-  private async send(req: Req): Promise<Dispatcher.ResponseData> {
+  private async send(req: Req): Promise<ResponseData> {
     let url = this.resolve(req.target);
     let reauthenticated = false;
     for (let hop = 0; hop <= MAX_REDIRECTS; ) {
@@ -703,7 +700,7 @@ export class RegistryClient {
   }
 
   /** Records the challenge of a 401 and drops a token it rejected; throws when retrying cannot help. */
-  private async learnChallenge(res: Dispatcher.ResponseData, req: Req, sentAuth: string | undefined): Promise<void> {
+  private async learnChallenge(res: ResponseData, req: Req, sentAuth: string | undefined): Promise<void> {
     const challenges = parseChallenges(allHeaders(res, 'www-authenticate'));
     const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
     const basic = challenges.find((c) => c.scheme === 'basic');
@@ -776,7 +773,7 @@ export class RegistryClient {
       );
     }
     const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: 'application/json' };
-    let res: Dispatcher.ResponseData;
+    let res: ResponseData;
     if (creds && creds.username === IDENTITY_TOKEN_USERNAME) {
       // OAuth2 refresh-token grant, as Docker does with an identity token
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.password, client_id: 'selkie' });
@@ -832,7 +829,7 @@ export class RegistryClient {
   }
 
   /** The error for a 401 that another attempt cannot fix. */
-  private async unauthorized(res: Dispatcher.ResponseData, req: Req, sentAuth: string | undefined): Promise<RegistryError> {
+  private async unauthorized(res: ResponseData, req: Req, sentAuth: string | undefined): Promise<RegistryError> {
     const detail = (await this.errorBody(res)).text;
     if (!this.opts.credentials) return this.authRequired(req.what, 401, detail);
     if (sentAuth?.startsWith('Basic ')) {
@@ -849,7 +846,7 @@ export class RegistryClient {
     );
   }
 
-  private async errorBody(res: Dispatcher.ResponseData): Promise<{ text: string; code?: string }> {
+  private async errorBody(res: ResponseData): Promise<{ text: string; code?: string }> {
     let bytes: Buffer;
     try {
       bytes = await readCapped(res, 64 * 1024, '', '');
@@ -880,7 +877,7 @@ export class RegistryClient {
   }
 
   /** A RegistryError from an unexpected response, with the registry's own error text. */
-  private async errorFrom(res: Dispatcher.ResponseData, what: string): Promise<RegistryError> {
+  private async errorFrom(res: ResponseData, what: string): Promise<RegistryError> {
     const { text, code } = await this.errorBody(res);
     if (res.statusCode === 401) return this.authRequired(what, 401, text);
     const fallback: Record<number, string> = {
@@ -913,7 +910,7 @@ function withDigest(location: URL, digest: string): URL {
 }
 
 /** Reads a whole response body, refusing more than `cap` bytes. */
-async function readCapped(res: Dispatcher.ResponseData, cap: number, what: string, noun: string): Promise<Buffer> {
+async function readCapped(res: ResponseData, cap: number, what: string, noun: string): Promise<Buffer> {
   const tooLarge = () =>
     new RegistryError(
       `${what}: the ${noun} is larger than the ${cap >= 1024 * 1024 ? `${cap / 1024 / 1024} MiB` : `${cap} byte`} limit`,
