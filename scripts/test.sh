@@ -19,7 +19,13 @@ if [ "$(id -u)" -ne 0 ]; then
   data=$(mktemp -d)
   XDG_DATA_HOME="$data" npx vitest run --project integration --reporter=default --reporter=json --outputFile="$results/integration.json"
   integration=$?
-  rm -rf "$data" 2>/dev/null || bin/selkie --root "$data/selkie/storage" rm -a -f >/dev/null 2>&1
+  # Layer files belong to subordinate IDs: only selkie (inside the session) can delete them.
+  for store in "$data"/store-*/selkie/storage; do
+    [ -d "$store" ] || continue
+    bin/selkie --root "$store" rm -a -f >/dev/null 2>&1
+    bin/selkie --root "$store" rmi -a -f >/dev/null 2>&1
+  done
+  rm -rf "$data" 2>/dev/null
 else
   uid=$(id -u "$TEST_USER")
   home=$(getent passwd "$TEST_USER" | cut -d: -f6)

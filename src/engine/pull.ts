@@ -71,11 +71,6 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T, index: nu
   if (failure) throw failure.err;
 }
 
-function isNotFound(err: unknown): boolean {
-  const e = err as RegistryError;
-  return e instanceof RegistryError && (e.status === 404 || e.code === 'MANIFEST_UNKNOWN' || e.code === 'NAME_UNKNOWN');
-}
-
 /** Turns an image from another transport into the store's form. */
 async function ingestParts(ctx: EngineContext, parts: ImageParts, names: string[]): Promise<ImageRecord> {
   return ingestImage(ctx, {
@@ -128,8 +123,9 @@ async function pullFromRegistries(ctx: EngineContext, name: string, opts: PullOp
       try {
         return await pullOne(ctx, ref, source, opts);
       } catch (err) {
-        if (!(err instanceof RegistryError) || !isNotFound(err)) {
-          if (candidates.length === 1 && pullSources(cfg, ref).length === 1) throw err;
+        if (candidates.length === 1 && pullSources(cfg, ref).length === 1) {
+          if (err instanceof RegistryError) throw new EngineError(`initializing source docker://${source.reference}: ${err.message}`);
+          throw err;
         }
         errors.push(`${source.reference}: ${(err as Error).message}`);
       }

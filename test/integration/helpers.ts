@@ -6,6 +6,11 @@ import { join, resolve } from 'node:path';
 import { writeDockerArchive, writeRootfsTar, type TarEntry } from '../../scripts/fixtures.mjs';
 
 export const ROOT = resolve(__dirname, '..', '..');
+
+// Each test file gets a store of its own (vitest evaluates this module once
+// per file), below the run's XDG_DATA_HOME, so that no file sees what
+// another left behind.  The session namespace is shared, as for any user.
+process.env.XDG_DATA_HOME = mkdtempSync(join(process.env.XDG_DATA_HOME ?? tmpdir(), 'store-'));
 export const SELKIE = join(ROOT, 'bin', 'selkie');
 
 export interface Result {

@@ -189,9 +189,13 @@ describe('exit codes', () => {
     const badFlag = selkie(['run', '--no-such-flag', IMG, 'true']);
     expect(badFlag.code).toBe(125);
     expect(badFlag.stderr).toBe('Error: unknown flag: --no-such-flag\n');
-    const noImage = selkie(['run', '--rm', 'localhost/does-not-exist:1', 'true']);
+    const noImage = selkie(['run', '--rm', '--pull=never', 'localhost/does-not-exist:1', 'true']);
     expect(noImage.code).toBe(125);
     expect(noImage.stderr).toMatch(/image not known/);
+    // with the default policy a missing image is pulled: the registry's error says why it failed
+    const noRegistry = selkie(['run', '--rm', 'localhost:1/does-not-exist:1', 'true']);
+    expect(noRegistry.code).toBe(125);
+    expect(noRegistry.stderr).toMatch(/^Error: initializing source docker:\/\/localhost:1\/does-not-exist:1: .*refused/i);
     expect(selkie(['run', '--rm', '--userns=bogus', IMG, 'true']).code).toBe(125);
     expect(selkie(['run', '--rm', '-u', 'nosuchuser', IMG, 'true']).code).toBe(125);
   });
