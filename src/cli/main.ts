@@ -82,13 +82,17 @@ const RUN_OPTIONS: OptionSpec[] = [
   ...PLATFORM_OPTIONS,
 ];
 
-/** Pulls the image of run/create when the pull policy says so (nothing is loaded when it is present). */
-async function imageFor(ctx: import('../engine/context').EngineContext, image: string, o: Opts): Promise<void> {
+/**
+ * Pulls the image of run/create when the pull policy says so (nothing is
+ * loaded when it is present); returns how to refer to it in the store (a
+ * transport reference like oci:DIR:tag becomes the pulled image's ID).
+ */
+async function imageFor(ctx: import('../engine/context').EngineContext, image: string, o: Opts): Promise<string> {
   if (o.pull === undefined || o.pull === 'missing') {
-    if (ctx.images.lookup(image)) return;
+    if (ctx.images.lookup(image)) return image;
   }
   const { ensureImage } = await import('./commands/registry');
-  await ensureImage(ctx, image, o.pull, o);
+  return ensureImage(ctx, image, o.pull, o);
 }
 
 function createOptions(image: string, command: string[], o: Opts) {
@@ -131,9 +135,9 @@ const COMMANDS: CommandDef[] = [
     async run(g, o, [image, ...command]) {
       if (o.detach) throw new ExitError(125, 'Error: --detach is not supported yet: detached containers come in a later release');
       const ctx = await engine(g);
-      await imageFor(ctx, image, o);
+      const ref = await imageFor(ctx, image, o);
       const { runContainer } = await import('./commands/containers');
-      return runContainer(ctx, createOptions(image, command, o));
+      return runContainer(ctx, createOptions(ref, command, o));
     },
   },
   {
@@ -146,9 +150,9 @@ const COMMANDS: CommandDef[] = [
     session: true,
     async run(g, o, [image, ...command]) {
       const ctx = await engine(g);
-      await imageFor(ctx, image, o);
+      const ref = await imageFor(ctx, image, o);
       const { createContainer } = await import('../engine/create');
-      print(createContainer(ctx, createOptions(image, command, o)).id);
+      print(createContainer(ctx, createOptions(ref, command, o)).id);
     },
   },
   {

@@ -204,6 +204,11 @@ async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageRe
   const existing = ctx.images.list().find((i) => i.digest === m.digest);
   if (existing && existing.layers.every((d) => ctx.layers.has(d))) {
     // Everything is here: only the name may be new.
+    if (opts.progress) {
+      opts.progress.start(source.reference);
+      for (const b of existing.layerBlobs ?? []) opts.progress.layer(b.digest, b.size).done(true);
+      opts.progress.finish();
+    }
     for (const n of names) ctx.images.tag(existing.id, n);
     return ctx.images.get(existing.id)!;
   }

@@ -83,6 +83,35 @@ describe('push and pull', () => {
     expect(readdirSync(join(graphRoot(), 'blobs', 'sha256')).length).toBe(blobsBefore);
   });
 
+  it('shows progress bars on a terminal, and only the ID otherwise', () => {
+    const name = `${reg.host}/team/tty:1`;
+    ok(['tag', IMG, name], { env });
+    ok(['push', name], { env });
+    ok(['rmi', name], { env });
+    // script(1) gives the command a real pseudo-terminal
+    const tty = spawnSync('script', ['-qec', `${join(__dirname, '..', '..', 'bin', 'selkie')} pull ${name}`, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/Trying to pull/);
+    expect(tty.stdout).toMatch(/Copying blob [0-9a-f]{12}/);
+    ok(['rmi', name], { env });
+    const plain = ok(['pull', name], { env });
+    expect(plain).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+
+  it('asks which registry a short name means on a terminal in enforcing mode, and remembers the answer', () => {
+    const conf = writeRegistriesConf(dir, `unqualified-search-registries = ["registry.invalid", "${reg.host}"]\nshort-name-mode = "enforcing"\n[[registry]]\nlocation = "${reg.host}"\ninsecure = true\n`);
+    const e = { ...process.env, ...env, CONTAINERS_REGISTRIES_CONF: conf, XDG_CACHE_HOME: join(dir, 'prompt-cache') };
+    const r = spawnSync('script', ['-qec', `${join(__dirname, '..', '..', 'bin', 'selkie')} pull team/tty:1`, '/dev/null'], { encoding: 'utf8', env: e, input: '2\n' });
+    expect(r.stdout).toMatch(/Please select an image/);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, 'prompt-cache', 'containers', 'short-name-aliases.conf'), 'utf8')).toContain(`${reg.host}/team/tty`);
+    // the alias now decides without asking, even without a terminal
+    expect(selkie(['pull', 'team/tty:1'], { env: { ...env, CONTAINERS_REGISTRIES_CONF: conf, XDG_CACHE_HOME: join(dir, 'prompt-cache') } }).code).toBe(0);
+  });
+
   it('honours --pull policies of run', () => {
     const name = `${reg.host}/team/policy:1`;
     ok(['tag', IMG, name], { env });
@@ -316,6 +345,7 @@ describe('save and load', () => {
     ok(['push', IMG, `oci:${layout}:v1`]);
     ok(['pull', `oci:${layout}:v1`]);
     expect(selkie(['image', 'exists', 'localhost/layout:v1']).code).toBe(0);
+    expect(ok(['run', '--rm', `oci:${layout}:v1`, 'echo', 'from-layout'])).toBe('from-layout\n');
     ok(['push', IMG, `dir:${join(dir, 'dirt')}`]);
     expect(existsSync(join(dir, 'dirt', 'manifest.json'))).toBe(true);
     ok(['push', IMG, `docker-archive:${join(dir, 'p.tar')}:localhost/pushed:1`]);

@@ -64,19 +64,21 @@ export async function pull(ctx: EngineContext, refs: string[], o: RegistryFlags 
 }
 
 /** run/create --pull: missing (default), always, never, newer. */
-export async function ensureImage(ctx: EngineContext, image: string, policy: string | undefined, o: RegistryFlags): Promise<void> {
+export async function ensureImage(ctx: EngineContext, image: string, policy: string | undefined, o: RegistryFlags): Promise<string> {
   const p = policy ?? 'missing';
   if (!['missing', 'always', 'never', 'newer'].includes(p)) {
     throw new EngineError(`invalid pull policy "${p}": must be always, missing, never or newer`);
   }
   const local = ctx.images.lookup(image);
-  if (p === 'never' || (p === 'missing' && local)) return;
+  if (p === 'never' || (p === 'missing' && local)) return image;
   const { pullImage } = await import('../../engine/pull');
   try {
-    await pullImage(ctx, image, { ...(await pullOptions({ ...o, quiet: true })), progress: undefined });
+    const rec = await pullImage(ctx, image, { ...(await pullOptions({ ...o, quiet: true })), progress: undefined });
+    // by ID when the reference is a transport's (oci:DIR:tag), not a name in the store
+    return ctx.images.lookup(image)?.id === rec.id ? image : rec.id;
   } catch (err) {
     // newer: a registry that cannot be reached leaves the local image in use, as Podman does
-    if (p === 'newer' && local) return;
+    if (p === 'newer' && local) return image;
     throw err;
   }
 }
