@@ -23,7 +23,7 @@ import { parseTransportRef } from '../image/transports/names';
 import { MEDIA, type ImageParts } from '../image/types';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
-import { ingestImage, ingestLayer, rollbackOnFailure, sweepLeftovers } from './ingest';
+import { ingestImage, ingestLayer, LAYER_OPTS, rollbackOnFailure, sweepLeftovers } from './ingest';
 
 export interface PullOptions {
   platform?: Platform;
@@ -229,20 +229,28 @@ async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageRe
       throw new EngineError(`invalid image: the manifest has ${manifest.layers.length} layers, the config ${diffIDs.length}`);
     }
 
-    // Fetch and extract, three layers at a time; each layer's blob is verified
-    // before it is extracted, and its content against the diffID while it is.
-    await eachLimited(manifest.layers, 3, async (desc, i) => {
+    // Fetch and extract, up to six layers at a time, each in one pass: the
+    // blob is verified against its digest and its content against the diffID.
+    await eachLimited(manifest.layers, 6, async (desc, i) => {
       const bar = opts.progress?.layer(desc.digest, desc.size);
       const have = ctx.blobs.has(desc.digest) && ctx.layers.has(diffIDs[i]);
       if (!have) {
+        if (!ctx.layers.has(diffIDs[i])) added.layers.add(diffIDs[i]);
         if (!ctx.blobs.has(desc.digest)) {
           const { stream } = await client.getBlob(repo, desc.digest);
           if (bar) stream.on('data', (c: Buffer) => bar.advance(c.length));
-          await ctx.blobs.putStream(desc.digest, stream, verifyingStream(desc.digest, desc.size));
           added.blobs.add(desc.digest);
+          // Kept and extracted in one pass; both verified (digest, then diffID).
+          await ctx.blobs.putStreamAndConsume(desc.digest, stream, verifyingStream(desc.digest, desc.size), async (layerStream) => {
+            if (ctx.layers.has(diffIDs[i])) {
+              for await (const _ of layerStream as AsyncIterable<unknown>) { /* already extracted: just store the blob */ }
+            } else {
+              await ctx.layers.put(layerStream, diffIDs[i], LAYER_OPTS);
+            }
+          });
+        } else {
+          await ingestLayer(ctx, { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, open: () => ctx.blobs.open(desc.digest) }, diffIDs[i]);
         }
-        if (!ctx.layers.has(diffIDs[i])) added.layers.add(diffIDs[i]);
-        await ingestLayer(ctx, { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, open: () => ctx.blobs.open(desc.digest) }, diffIDs[i]);
       }
       bar?.done(have);
     });

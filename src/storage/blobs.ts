@@ -5,7 +5,8 @@
 // reader never sees a partial or unverified blob.
 import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../state/atomic';
 import { randomHex } from '../state/random';
 import { nodeCrypto } from '../lazy';
@@ -107,6 +108,50 @@ export class BlobStore {
       rmSync(tmp, { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Streams a blob in and, in the same pass, hands its verified bytes to
+   * `consume` (a layer extraction), so a pulled layer is read from the
+   * network once.  The blob is kept only when its digest matched and
+   * consume succeeded; either failure fails both.
+   */
+  async putStreamAndConsume<T>(
+    digest: string,
+    source: NodeJS.ReadableStream,
+    verify: NodeJS.ReadWriteStream,
+    consume: (stream: NodeJS.ReadableStream) => Promise<T>,
+  ): Promise<T> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = join(this.dir, `.tmp-${process.pid}-${randomHex(6)}`);
+    const file = createWriteStream(tmp, { mode: 0o600 });
+    const branch = new PassThrough();
+    // A failed verification ends both branches; a failed consumer keeps
+    // draining its branch, so the download still reaches its verdict.
+    const verified = pipeline(source, verify).catch((err) => {
+      branch.destroy(err as Error);
+      file.destroy(err as Error);
+      throw err;
+    });
+    verify.pipe(file);
+    verify.pipe(branch);
+    const consumed = consume(branch).then(
+      (value) => ({ value }),
+      (err: unknown) => {
+        branch.resume();
+        return { err };
+      },
+    );
+    // Settle everything before deciding, so nothing is still writing after we return.
+    const [v, f] = await Promise.allSettled([verified, finished(file)]);
+    const c = await consumed;
+    const failure = v.status === 'rejected' ? v.reason : 'err' in c ? c.err : f.status === 'rejected' ? f.reason : undefined;
+    if (failure !== undefined) {
+      rmSync(tmp, { force: true });
+      throw failure;
+    }
+    renameSync(tmp, this.path(digest));
+    return (c as { value: T }).value;
   }
 
   /** Removes temporary files of writers that died (their PID is gone). */
