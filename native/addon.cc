@@ -234,7 +234,17 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo &info) {
   return Napi::Buffer<char>::Copy(env, out.data(), out.size());
 }
 
+// exit(code): ends the process now, skipping Node's environment and V8
+// teardown (~10 ms on every command).  Callers make sure their output is
+// written first (Node writes stdout/stderr synchronously to files, pipes and
+// terminals on Linux).
+Napi::Value QuickExit(const Napi::CallbackInfo &info) {
+  _exit(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("exit", Napi::Function::New(env, QuickExit));
   exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("unlock", Napi::Function::New(env, Unlock));

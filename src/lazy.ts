@@ -8,3 +8,11 @@ const load = createRequire(__filename);
 export function nodeCrypto(): typeof import('node:crypto') {
   return load('node:crypto') as typeof import('node:crypto');
 }
+
+export function nodeHttps(): typeof import('node:https') {
+  return load('node:https') as typeof import('node:https');
+}
+
+export function nodeTls(): typeof import('node:tls') {
+  return load('node:tls') as typeof import('node:tls');
+}

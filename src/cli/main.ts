@@ -629,9 +629,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
+  async (code) => {
     // Our own output is written synchronously on Linux (files, pipes, TTYs),
-    // so nothing is lost by not waiting for the event loop to wind down.
+    // so nothing is lost by not waiting for the event loop to wind down, nor
+    // for Node's teardown (~10 ms): when the addon is loaded anyway (every
+    // command that touched storage), leave with _exit once all is written.
+    const { native, nativeLoaded } = await import('../native/index');
+    if (nativeLoaded() && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) native().exit(code);
     process.exit(code);
   },
   (err) => {

@@ -15,6 +15,8 @@ export interface NativeAddon {
   lgetxattr(path: string, name: string): Buffer | null;
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   mkdirat(dirfd: number, name: string, mode: number): void;
+  /** _exit(2): no teardown; only after all output is written */
+  exit(code: number): never;
   seccompCompile(
     defaultAction: number,
     arches: string[],
@@ -54,6 +56,11 @@ export function native(): NativeAddon {
     addon = createRequire(join(packageRoot(), 'package.json'))(file) as NativeAddon;
   }
   return addon;
+}
+
+/** Whether the addon is loaded already (loading it costs ~2 ms). */
+export function nativeLoaded(): boolean {
+  return addon !== undefined;
 }
 
 export function helperPath(): string {

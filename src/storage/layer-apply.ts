@@ -376,7 +376,7 @@ class Applier {
     // O_EXCL|O_NOFOLLOW: never write through an earlier link of any kind.
     const fh = await fs.promises.open(procPath(dirFd, base), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      for await (const chunk of body) this.size += await writeAll(fh, chunk);
+      this.size += await writeBody(fh, body);
       this.chown(entry, () => fs.fchownSync(fh.fd, meta.uid, meta.gid), meta.uid, meta.gid);
       // chown clears setuid/setgid, so the mode comes after it.
       await fh.chmod(meta.mode);
@@ -544,13 +544,37 @@ function depth(key: string): number {
   return key === '' ? 0 : key.split('/').length;
 }
 
-async function writeAll(fh: fs.promises.FileHandle, chunk: Buffer): Promise<number> {
-  let off = 0;
-  while (off < chunk.length) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-    off += bytesWritten;
+/** Writes a file's body in batches of about 1 MiB (one writev each): far fewer round trips to the thread pool than a write per tar chunk. */
+async function writeBody(fh: fs.promises.FileHandle, body: AsyncIterable<Buffer>): Promise<number> {
+  const BATCH = 1 << 20;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let total = 0;
+  const flush = async () => {
+    let bufs = pending;
+    pending = [];
+    pendingBytes = 0;
+    while (bufs.length) {
+      const { bytesWritten } = await fh.writev(bufs);
+      bufs = skipBytes(bufs, bytesWritten);
+    }
+  };
+  for await (const chunk of body) {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    total += chunk.length;
+    if (pendingBytes >= BATCH) await flush();
   }
-  return chunk.length;
+  await flush();
+  return total;
+}
+
+/** The buffers left after the first n bytes were written (a short writev). */
+function skipBytes(bufs: Buffer[], n: number): Buffer[] {
+  let i = 0;
+  while (i < bufs.length && n >= bufs[i].length) n -= bufs[i++].length;
+  if (i === bufs.length) return [];
+  return [bufs[i].subarray(n), ...bufs.slice(i + 1)];
 }
 
 async function drain(body: AsyncIterable<Buffer>): Promise<void> {

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { nodeTls } from '../../lazy';
 import { Agent, request, type ResponseData } from './http';
 import { digestOf } from '../digest';
 import { MAX_DOCUMENT_BYTES } from '../schema';
@@ -595,7 +596,10 @@ export class RegistryClient {
           extra = Buffer.alloc(0);
         }
         // One context for all connections: building it parses the whole bundle.
-        if (extra.length > 0) secureContext = createSecureContext({ ca: [...rootCertificates, extra.toString('utf8')] });
+        if (extra.length > 0) {
+          const tls = nodeTls();
+          secureContext = tls.createSecureContext({ ca: [...tls.rootCertificates, extra.toString('utf8')] });
+        }
       }
       this.agent = new Agent({
         connect: { rejectUnauthorized: verify, ...(secureContext ? { secureContext } : {}) },
