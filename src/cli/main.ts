@@ -635,7 +635,8 @@ main(process.argv.slice(2)).then(
     // for Node's teardown (~10 ms): when the addon is loaded anyway (every
     // command that touched storage), leave with _exit once all is written.
     const { native, nativeLoaded } = await import('../native/index');
-    if (nativeLoaded() && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) native().exit(code);
+    // (Not when Node runs with flags such as --cpu-prof, whose output is written at teardown.)
+    if (nativeLoaded() && process.execArgv.length === 0 && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) native().exit(code);
     process.exit(code);
   },
   (err) => {
