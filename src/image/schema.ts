@@ -2,24 +2,13 @@
 // layouts). Unknown fields pass through untouched, so a document re-serialized
 // from the parsed value loses nothing; the fields we act on are checked strictly.
 import { z } from 'zod';
+import { MEDIA } from './types';
 
 /** Largest JSON document we read; manifests and configs are a few KiB in practice. */
 export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
-export const MediaTypes = {
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
-  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  dockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-} as const;
+/** The media types (one list for the whole code base, in types.ts). */
+export const MediaTypes = MEDIA;
 
 export const DigestSchema = z
   .string()
