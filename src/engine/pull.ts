@@ -209,8 +209,8 @@ async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageRe
       for (const b of existing.layerBlobs ?? []) opts.progress.layer(b.digest, b.size).done(true);
       opts.progress.finish();
     }
-    for (const n of names) ctx.images.tag(existing.id, n);
-    return ctx.images.get(existing.id)!;
+    for (const n of names) if (!existing.names.includes(n)) ctx.images.tag(existing.id, n);
+    return names.every((n) => existing.names.includes(n)) ? existing : ctx.images.get(existing.id)!;
   }
 
   opts.progress?.start(source.reference);
