@@ -4,11 +4,12 @@
 // the exit, unmount.
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../state/atomic';
 import { join } from 'node:path';
 import { hostIds } from '../config/paths';
 import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
-import { checkExecutable, resolveUser, RootFs } from '../runtime/rootfs';
+import { checkExecutable, resolveUser, RootFs, type ResolvedUser } from '../runtime/rootfs';
 import { defaultSeccompProfile, type OciSeccomp } from '../runtime/seccomp';
 import { BPF_ANNOTATION, canPrecompile, compiledProfile } from '../runtime/seccomp-bpf';
 import { maskedAndReadonlyPaths, parseSecurityOpts, resolveCapabilities } from '../runtime/security';
@@ -38,6 +39,37 @@ function hostsFile(rec: ContainerRecord): string {
   }
   lines.push(`127.0.1.1\t${rec.config.hostname} ${rec.name}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * resolveUser, remembered per image: while a container has written nothing
+ * (its upper layer is empty), /etc/passwd and /etc/group are the image's,
+ * which never change, so the answer is kept beside the image and the next
+ * `run` of it skips reading them through the mount.
+ */
+function resolveUserCached(ctx: EngineContext, rec: ContainerRecord, root: RootFs, spec: string, upper: string) {
+  let fresh = false;
+  try {
+    fresh = readdirSync(upper).length === 0;
+  } catch {
+    fresh = true;
+  }
+  if (!fresh) return resolveUser(root, spec);
+  const file = join(ctx.images.dir, rec.image.id, 'users.json');
+  let cache: Record<string, ResolvedUser> = {};
+  try {
+    cache = JSON.parse(readFileSync(file, 'utf8')) as Record<string, ResolvedUser>;
+    if (cache[spec]) return cache[spec];
+  } catch {
+    /* nothing remembered yet */
+  }
+  const user = resolveUser(root, spec);
+  try {
+    writeFileAtomic(file, JSON.stringify({ ...cache, [spec]: user }), 0o600, false);
+  } catch {
+    /* a cache: the next run resolves again */
+  }
+  return user;
 }
 
 interface Prepared {
@@ -76,7 +108,7 @@ async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepar
     let user;
     try {
       const userSpec = rec.config.user || (mapping.defaultUser ? `${mapping.defaultUser.uid}:${mapping.defaultUser.gid}` : '');
-      user = resolveUser(root, userSpec);
+      user = resolveUserCached(ctx, rec, root, userSpec, join(ctrDir, 'diff'));
       for (const [kind, id] of [['user', user.uid], ['group', user.gid]] as const) {
         if (toSessionId(kind === 'user' ? mapping.uid : mapping.gid, id) === undefined) {
           throw new EngineError(`${kind} ID ${id} is not mapped in the container's user namespace (--userns=${rec.userns.mode})`);
