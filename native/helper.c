@@ -10,16 +10,12 @@
  *       --self-map), leaves a pause process holding it, records
  *       "PID STARTTIME" in FILE and prints the PID.
  *
- *   selkie-helper userns-exec --uid-map "C S N ..." --gid-map "..." -- PROG ARGS
- *       Run as root of S.  Creates the container's own user namespace C as a
- *       child of S, has a forked sibling (still root of S) write C's mappings,
- *       becomes root of C and execs PROG (the OCI runtime) in place, so the
- *       caller's child PID is the runtime's.
+ * It had a second mode that created the container's namespace itself; crun
+ * does that now, from the spec's mappings (see docs/NOTES.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,32 +46,6 @@ static int write_file(const char *path, const char *data) {
   close(fd);
   errno = saved;
   return n == (ssize_t)len ? 0 : -1;
-}
-
-/* "0 1000 1 1 100000 65536" -> "0 1000 1\n1 100000 65536\n" (the kernel's format). */
-static char *triples_to_map(const char *spec) {
-  size_t len = strlen(spec);
-  char *out = malloc(len + 2);
-  if (!out) die("malloc");
-  int words = 0, in_word = 0;
-  size_t o = 0;
-  for (size_t i = 0; i <= len; i++) {
-    char c = spec[i];
-    if (c == ' ' || c == '\0' || c == ',' || c == '\n') {
-      if (in_word) {
-        words++;
-        out[o++] = (words % 3 == 0) ? '\n' : ' ';
-        in_word = 0;
-      }
-    } else {
-      if (c < '0' || c > '9') fail("mapping must be numbers in triples");
-      out[o++] = c;
-      in_word = 1;
-    }
-  }
-  out[o] = '\0';
-  if (words == 0 || words % 3 != 0) fail("mapping must be numbers in triples");
-  return out;
 }
 
 static int run_wait(char *const argv[]) {
@@ -227,55 +197,9 @@ static int cmd_pause(int argc, char **argv) {
   return 0;
 }
 
-static int cmd_userns_exec(int argc, char **argv) {
-  const char *uidspec = opt(argc, argv, "--uid-map");
-  const char *gidspec = opt(argc, argv, "--gid-map");
-  int sep = -1;
-  for (int i = 2; i < argc; i++)
-    if (strcmp(argv[i], "--") == 0) { sep = i; break; }
-  if (!uidspec || !gidspec || sep < 0 || sep + 1 >= argc)
-    fail("usage: userns-exec --uid-map SPEC --gid-map SPEC -- PROG ARGS...");
-  char *uidmap = triples_to_map(uidspec);
-  char *gidmap = triples_to_map(gidspec);
-
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) < 0) die("pipe");
-  pid_t self = getpid();
-  pid_t writer = fork();
-  if (writer < 0) die("fork");
-  if (writer == 0) {
-    /* Still root of S: may map any of S's IDs into the new namespace. */
-    close(ready[1]);
-    char c;
-    if (read(ready[0], &c, 1) != 1) _exit(1);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)self);
-    if (write_file(path, uidmap) < 0) { perror("selkie-helper: write uid_map"); _exit(1); }
-    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)self);
-    if (write_file(path, gidmap) < 0) { perror("selkie-helper: write gid_map"); _exit(1); }
-    _exit(0);
-  }
-  close(ready[0]);
-  if (unshare(CLONE_NEWUSER) < 0) die("unshare(user)");
-  if (write(ready[1], "r", 1) != 1) die("signal the map writer");
-  close(ready[1]);
-  int st;
-  while (waitpid(writer, &st, 0) < 0)
-    if (errno != EINTR) die("wait for the map writer");
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail("could not write the container's ID mappings");
-  /* Become root of C before exec, or exec would drop every capability. */
-  if (setresgid(0, 0, 0) < 0) die("setresgid(0)");
-  if (setgroups(0, NULL) < 0) die("setgroups");
-  if (setresuid(0, 0, 0) < 0) die("setresuid(0)");
-  execv(argv[sep + 1], &argv[sep + 1]);
-  fprintf(stderr, "selkie-helper: exec %s: %s\n", argv[sep + 1], strerror(errno));
-  return 125;
-}
-
 int main(int argc, char **argv) {
-  if (argc < 2) fail("usage: selkie-helper pause|userns-exec ...");
+  if (argc < 2) fail("usage: selkie-helper pause ...");
   if (strcmp(argv[1], "pause") == 0) return cmd_pause(argc, argv);
-  if (strcmp(argv[1], "userns-exec") == 0) return cmd_userns_exec(argc, argv);
   fail("unknown mode");
   return 125;
 }

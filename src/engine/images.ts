@@ -9,10 +9,8 @@ import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
 
 import { MEDIA } from '../image/types';
+import { goArch } from '../image/platform';
 
-function goArch(): string {
-  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
-}
 
 async function withScratch<T>(ctx: EngineContext, fn: (dir: string) => Promise<T>): Promise<T> {
   mkdirSync(ctx.tmpDir, { recursive: true, mode: 0o700 });

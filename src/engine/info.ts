@@ -1,6 +1,7 @@
 // `info`: what this host gives rootless containers, and what selkie stores.
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { arch, hostname, release } from 'node:os';
+import { hostname, release } from 'node:os';
+import { goArch } from '../image/platform';
 import { join } from 'node:path';
 import { hostIds } from '../config/paths';
 import { RUNTIME, runtimeVersion } from '../runtime/crun';
@@ -41,7 +42,7 @@ export function info(ctx: EngineContext, version: string): Record<string, unknow
   const blocks = blockCount(layout.size);
   return {
     host: {
-      arch: ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[arch()] ?? arch(),
+      arch: goArch(),
       os: 'linux',
       kernel: release(),
       hostname: hostname(),
@@ -71,6 +72,6 @@ export function info(ctx: EngineContext, version: string): Record<string, unknow
         used: containers.filter((c) => c.userns.block !== undefined).length,
       },
     },
-    version: { Version: version, NodeVersion: process.version, OsArch: `linux/${({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[arch()] ?? arch()}` },
+    version: { Version: version, NodeVersion: process.version, OsArch: `linux/${goArch()}` },
   };
 }

@@ -2,6 +2,7 @@
 // oci-archive (a tarred OCI image layout). The archive is streamed once into a
 // scratch directory; entry names are attacker-controlled, so they are only ever
 // keys of a map, never paths: content lands in files with generated names.
+import { goArch } from './platform';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -76,22 +77,10 @@ const OCI_LAYOUT_VERSION = '1.0.0';
 const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
 const ANNOTATION_CONTAINERD_NAME = 'io.containerd.image.name';
 
-const GOARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  loong64: 'loong64',
-  mips: 'mips',
-  mipsel: 'mipsle',
-};
 
 /** The platform an image must have to run here, in OCI (Go) terms. */
 export function hostPlatform(): WantedPlatform {
-  const architecture = GOARCH[process.arch] ?? process.arch;
+  const architecture = goArch();
   if (architecture === 'arm') {
     const armVersion = (process.config.variables as unknown as Record<string, unknown>).arm_version;
     return { os: 'linux', architecture, variant: armVersion ? `v${String(armVersion)}` : undefined };

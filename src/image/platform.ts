@@ -8,10 +8,26 @@ export interface Platform {
   variant?: string;
 }
 
-const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const GOARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
+  mips: 'mips',
+  mipsel: 'mipsle',
+};
+
+/** This machine's architecture in OCI (Go) terms: x64 -> amd64. */
+export function goArch(): string {
+  return GOARCH[nodeArch()] ?? nodeArch();
+}
 
 export function hostPlatformOf(): Platform {
-  const architecture = GOARCH[nodeArch()] ?? nodeArch();
+  const architecture = goArch();
   return { os: 'linux', architecture, ...(architecture === 'arm64' ? { variant: 'v8' } : {}) };
 }
 

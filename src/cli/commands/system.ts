@@ -1,5 +1,5 @@
 // info and version.
-import { arch } from 'node:os';
+import { goArch } from '../../image/platform';
 import type { EngineContext } from '../../engine/context';
 import { info } from '../../engine/info';
 import { compileTemplate, normalizeFormat } from '../template';
@@ -17,14 +17,13 @@ export async function showInfo(ctx: EngineContext, format?: string): Promise<str
 }
 
 export function showVersion(version: string, format?: string): string {
-  const goArch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[arch()] ?? arch();
-  const data = { Client: { Version: version, APIVersion: version, NodeVersion: process.version, OsArch: `linux/${goArch}` } };
+  const data = { Client: { Version: version, APIVersion: version, NodeVersion: process.version, OsArch: `linux/${goArch()}` } };
   return render(data, format, () =>
     [
       `Version:      ${version}`,
       `API Version:  ${version}`,
       `Node Version: ${process.version}`,
-      `OS/Arch:      linux/${goArch}`,
+      `OS/Arch:      linux/${goArch()}`,
     ].join('\n'),
   );
 }
