@@ -3,46 +3,13 @@
 // short for `selkie run`.
 import { ExitError, errorExitCode } from './errors';
 import { formatHelp, parseArgs, UsageError, type OptionSpec } from './parse';
+import { bool, engine, FORMAT, FORMAT_F, needSession, print, str, type CommandDef, type Globals, type GroupTable, type Opts } from './command';
+import * as commitDefs from './defs/commit';
+import * as cpDefs from './defs/cp';
+import * as lifecycleDefs from './defs/lifecycle';
+import * as logsDefs from './defs/logs';
 import { trace } from '../trace';
 import { VERSION } from './version';
-
-type Opts = Record<string, any>;
-interface Globals { root?: string; runroot?: string }
-
-interface CommandDef {
-  name: string;
-  usage: string;
-  description: string;
-  options: OptionSpec[];
-  /** run/create: the first positional is the image, the rest its command */
-  stopAtPositional?: boolean;
-  minArgs?: number;
-  maxArgs?: number;
-  /** changes storage: runs inside the session namespace */
-  session?: boolean;
-  hidden?: boolean;
-  run(g: Globals, o: Opts, args: string[]): Promise<number | void>;
-}
-
-const bool = (long: string, short: string | undefined, help: string, hidden = false): OptionSpec => ({ long, short, type: 'boolean', help, hidden });
-const str = (long: string, short: string | undefined, help: string, multiple = false): OptionSpec => ({ long, short, type: 'string', help, multiple });
-
-async function engine(g: Globals) {
-  const { EngineContext } = await import('../engine/context');
-  return new EngineContext({ graphRoot: g.root, runRoot: g.runroot });
-}
-
-function print(text: string): void {
-  if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-}
-
-/** Commands that change storage run inside the session namespace. */
-async function needSession(): Promise<void> {
-  const { inSession, createSession, reexecInSession } = await import('../userns/session');
-  if (inSession()) return;
-  createSession((msg) => process.stderr.write(`WARN[0000] ${msg}\n`));
-  throw new ExitError(await reexecInSession());
-}
 
 const REGISTRY_OPTIONS: OptionSpec[] = [
   { long: 'tls-verify', type: 'string', help: 'require HTTPS and verify certificates (true or false)', key: 'tlsVerify' },
@@ -119,9 +86,6 @@ function createOptions(image: string, command: string[], o: Opts) {
     labels: o.label,
   };
 }
-
-const FORMAT = str('format', undefined, 'pretty-print with a Go template, or json');
-const FORMAT_F = str('format', 'f', 'pretty-print with a Go template, or json');
 
 const COMMANDS: CommandDef[] = [
   {
@@ -439,7 +403,7 @@ const COMMANDS: CommandDef[] = [
 ];
 
 /** `selkie image X` and `selkie container X`: the same commands under Podman's group names. */
-const GROUPS: Record<string, Record<string, { command: string; extra?: string[] }>> = {
+const GROUPS: GroupTable = {
   image: {
     ls: { command: 'images' },
     list: { command: 'images' },
@@ -469,6 +433,11 @@ const GROUPS: Record<string, Record<string, { command: string; extra?: string[] 
     exists: { command: '__container-exists' },
   },
 };
+
+for (const area of [lifecycleDefs, logsDefs, cpDefs, commitDefs]) {
+  COMMANDS.push(...area.commands);
+  for (const [group, subs] of Object.entries(area.groups)) GROUPS[group] = { ...GROUPS[group], ...subs };
+}
 
 COMMANDS.push(
   {

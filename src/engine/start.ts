@@ -4,10 +4,9 @@
 // the exit, unmount.
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic';
 import { join } from 'node:path';
-import { hostIds } from '../config/paths';
 import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
 import { checkExecutable, resolveUser, RootFs, type ResolvedUser } from '../runtime/rootfs';
 import { defaultSeccompProfile, type OciSeccomp } from '../runtime/seccomp';
@@ -15,8 +14,9 @@ import { BPF_ANNOTATION, canPrecompile, compiledProfile } from '../runtime/secco
 import { maskedAndReadonlyPaths, parseSecurityOpts, resolveCapabilities } from '../runtime/security';
 import { buildSpec } from '../runtime/spec';
 import type { ContainerRecord } from '../state/containers';
-import { mountRootfs, unmountRootfs } from '../storage/mount';
-import { containerMapping, toSessionId } from '../userns/mapping';
+import { unmountRootfs } from '../storage/mount';
+import { toSessionId } from '../userns/mapping';
+import { mappingOf, mountContainer } from './container-mount';
 import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
@@ -82,25 +82,8 @@ interface Prepared {
 async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepared> {
   const runDir = ctx.runDir(rec.id);
   const ctrDir = ctx.containers.containerDir(rec.id);
-  const rootfs = join(runDir, 'rootfs');
-  // 0711: crun, once inside a container namespace whose root is not the
-  // session's root (--userns=auto, keep-id), still has to reach the rootfs.
-  mkdirSync(runDir, { recursive: true, mode: 0o711 });
-  mkdirSync(ctx.emptyLayer, { recursive: true, mode: 0o755 });
-  const host = hostIds();
-  const mapping = containerMapping(rec.userns.mode, rec.userns.block, host);
-  mountRootfs(
-    {
-      lowers: [...rec.image.layers].reverse().map((d) => d.slice(7)),
-      layerDir: ctx.layers.dir,
-      upper: join(ctrDir, 'diff'),
-      work: join(ctrDir, 'work'),
-      target: rootfs,
-      uidMap: mapping.uid,
-      gidMap: mapping.gid,
-    },
-    ctx.emptyLayer,
-  );
+  const mapping = mappingOf(rec);
+  const { rootfs } = mountContainer(ctx, rec);
   trace('mounted');
   const cleanup = () => unmountRootfs(rootfs);
   try {

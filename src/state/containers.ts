@@ -45,6 +45,10 @@ export interface ContainerConfig {
   securityOpt: string[];
   labels: Record<string, string>;
   stopSignal?: string;
+  /** k8s-file (Podman's format, the default) or none */
+  logDriver?: 'k8s-file' | 'none';
+  /** --log-opt: max-size, path, tag */
+  logOpts?: Record<string, string>;
 }
 
 export interface ContainerRecord {

@@ -1,0 +1,5 @@
+// Commands of the commit area; gathered by ../main.ts.
+import type { CommandDef, GroupTable } from '../command';
+
+export const commands: CommandDef[] = [];
+export const groups: GroupTable = {};

@@ -1,0 +1,73 @@
+// Where a container's root filesystem is mounted, and mounting it: the
+// image's layers under the container's own upper layer, presented through
+// the container's ID mapping (see storage/mount.ts for the two drivers).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostIds } from '../config/paths';
+import type { ContainerRecord } from '../state/containers';
+import { driverFor, isMounted, mountRootfs, unmountRootfs, type MountDriver } from '../storage/mount';
+import { containerMapping, type ContainerMapping } from '../userns/mapping';
+import type { EngineContext } from './context';
+
+export interface ContainerPaths {
+  /** mount point of the merged root, in the session's mount namespace */
+  rootfs: string;
+  /** the container's writable layer, in the on-disk ID space of its driver */
+  upper: string;
+  work: string;
+}
+
+export function containerPaths(ctx: EngineContext, id: string): ContainerPaths {
+  const dir = ctx.containers.containerDir(id);
+  return { rootfs: join(ctx.runDir(id), 'rootfs'), upper: join(dir, 'diff'), work: join(dir, 'work') };
+}
+
+export function mappingOf(rec: ContainerRecord): ContainerMapping {
+  return containerMapping(rec.userns.mode, rec.userns.block, hostIds());
+}
+
+/** The driver a container's root is mounted with (decided by its mapping). */
+export function containerDriver(rec: ContainerRecord): MountDriver {
+  const m = mappingOf(rec);
+  return driverFor({ uidMap: m.uid });
+}
+
+/** Mounts the container's root at containerPaths().rootfs (the run directory is created 0711). */
+export function mountContainer(ctx: EngineContext, rec: ContainerRecord): ContainerPaths {
+  const p = containerPaths(ctx, rec.id);
+  // 0711: crun, once inside a container namespace whose root is not the
+  // session's root (--userns=auto, keep-id), still has to reach the rootfs.
+  mkdirSync(ctx.runDir(rec.id), { recursive: true, mode: 0o711 });
+  mkdirSync(ctx.emptyLayer, { recursive: true, mode: 0o755 });
+  const mapping = mappingOf(rec);
+  mountRootfs(
+    {
+      lowers: [...rec.image.layers].reverse().map((d) => d.slice(7)),
+      layerDir: ctx.layers.dir,
+      upper: p.upper,
+      work: p.work,
+      target: p.rootfs,
+      uidMap: mapping.uid,
+      gidMap: mapping.gid,
+    },
+    ctx.emptyLayer,
+  );
+  return p;
+}
+
+/**
+ * Runs fn with the container's root mounted: the running container's own
+ * mount when there is one, else a temporary mount released afterwards.
+ */
+export async function withContainerRoot<T>(ctx: EngineContext, rec: ContainerRecord, fn: (rootfs: string) => Promise<T> | T): Promise<T> {
+  const p = containerPaths(ctx, rec.id);
+  if (isMounted(p.rootfs)) return fn(p.rootfs);
+  mountContainer(ctx, rec);
+  try {
+    return await fn(p.rootfs);
+  } finally {
+    // Not while the container was started meanwhile: its mount is this one.
+    const now = ctx.containers.get(rec.id);
+    if (!now || now.state.status !== 'running') unmountRootfs(p.rootfs);
+  }
+}
