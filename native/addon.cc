@@ -2,6 +2,8 @@
 // thin, synchronous wrapper that throws an Error carrying `code` (the errno
 // name) and `errno`, like Node's own fs errors, so TypeScript can branch on it.
 #include <napi.h>
+
+#include "napi-errors.h"
 #include <seccomp.h>
 
 #include <errno.h>
@@ -20,44 +22,13 @@
 #include <string>
 #include <vector>
 
+namespace selkie {
+void InitTerminal(Napi::Env env, Napi::Object exports);
+}
+
 namespace {
 
-const char *errno_name(int e) {
-  switch (e) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EEXIST: return "EEXIST";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EINVAL: return "EINVAL";
-    case EBUSY: return "EBUSY";
-    case EWOULDBLOCK: return "EAGAIN";
-    case ELOOP: return "ELOOP";
-    case EXDEV: return "EXDEV";
-    case ENOTSUP: return "ENOTSUP";
-    case ENODATA: return "ENODATA";
-    case ENOSPC: return "ENOSPC";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case ENOSYS: return "ENOSYS";
-    case EBADF: return "EBADF";
-    case ENOTEMPTY: return "ENOTEMPTY";
-    case EROFS: return "EROFS";
-    default: return "EUNKNOWN";
-  }
-}
-
-Napi::Value Throw(Napi::Env env, const char *call, const std::string &subject, int e) {
-  std::string msg = std::string(errno_name(e)) + ": " + strerror(e) + ", " + call;
-  if (!subject.empty()) msg += " '" + subject + "'";
-  Napi::Error err = Napi::Error::New(env, msg);
-  err.Set("code", Napi::String::New(env, errno_name(e)));
-  err.Set("errno", Napi::Number::New(env, -e));
-  err.Set("syscall", Napi::String::New(env, call));
-  if (!subject.empty()) err.Set("path", Napi::String::New(env, subject));
-  err.ThrowAsJavaScriptException();
-  return env.Undefined();
-}
+using selkie::Throw;
 
 // flock(fd, exclusive, wait): returns false when wait=false and the lock is held.
 Napi::Value Flock(const Napi::CallbackInfo &info) {
@@ -255,6 +226,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("openat2", Napi::Function::New(env, Openat2));
   exports.Set("mkdirat", Napi::Function::New(env, Mkdirat));
+  selkie::InitTerminal(env, exports);
   return exports;
 }
 

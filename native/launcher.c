@@ -138,7 +138,10 @@ int main(int argc, char **argv) {
   }
 
   unsetenv("SELKIE_SESSION");
-  if (getuid() != 0 || getenv("SELKIE_SESSION_PID_FORCE")) {
+  /* Root of S (conmon's exit command runs there) is uid 0 too: it is told
+   * from the real root by the host UID a launcher recorded on the way in. */
+  const char *host_uid = getenv("SELKIE_HOST_UID");
+  if (getuid() != 0 || (host_uid && strcmp(host_uid, "0") != 0) || getenv("SELKIE_SESSION_PID_FORCE")) {
     long pid = join_session();
     if (pid > 0) {
       snprintf(idbuf, sizeof idbuf, "%ld", pid);

@@ -37,7 +37,11 @@ export function print(text: string): void {
 /** Commands that change storage run inside the session namespace. */
 export async function needSession(): Promise<void> {
   const { inSession, createSession, reexecInSession } = await import('../userns/session');
-  if (inSession()) return;
+  if (inSession()) {
+    // Not handed on to what we start (conmon's exit command re-enters on its own).
+    delete process.env.SELKIE_REEXECED;
+    return;
+  }
   createSession((msg) => process.stderr.write(`WARN[0000] ${msg}\n`));
   throw new ExitError(await reexecInSession());
 }

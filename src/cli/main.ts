@@ -44,6 +44,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   bool('interactive', 'i', 'keep STDIN open'),
   bool('tty', 't', 'allocate a pseudo-TTY'),
   bool('detach', 'd', 'run in the background'),
+  str('detach-keys', undefined, 'key sequence for detaching (default "ctrl-p,ctrl-q")'),
   str('pull', undefined, 'pull policy: missing (default), always, never, newer'),
   ...REGISTRY_OPTIONS,
   ...PLATFORM_OPTIONS,
@@ -97,11 +98,17 @@ const COMMANDS: CommandDef[] = [
     minArgs: 1,
     session: true,
     async run(g, o, [image, ...command]) {
-      if (o.detach) throw new ExitError(125, 'Error: --detach is not supported yet: detached containers come in a later release');
       const ctx = await engine(g);
       const ref = await imageFor(ctx, image, o);
-      const { runContainer } = await import('./commands/containers');
-      return runContainer(ctx, createOptions(ref, command, o));
+      const opts = createOptions(ref, command, o);
+      // --rm in the foreground without a terminal: crun alone, the fast path.
+      // Everything else is held by conmon (logs, attach, detach, restarts).
+      if (opts.rm && !opts.tty && !o.detach) {
+        const { runContainer } = await import('./commands/containers');
+        return runContainer(ctx, opts);
+      }
+      const { runMonitored } = await import('./commands/lifecycle');
+      return runMonitored(ctx, { ...opts, detach: !!o.detach, detachKeys: o.detachKeys });
     },
   },
   {
@@ -123,13 +130,17 @@ const COMMANDS: CommandDef[] = [
     name: 'start',
     usage: 'selkie start [options] CONTAINER [CONTAINER...]',
     description: 'Start containers',
-    options: [bool('attach', 'a', 'attach to the output and wait for the container'), bool('interactive', 'i', 'attach standard input')],
+    options: [
+      bool('attach', 'a', 'attach to the output and wait for the container'),
+      bool('interactive', 'i', 'attach standard input'),
+      str('detach-keys', undefined, 'key sequence for detaching (default "ctrl-p,ctrl-q")'),
+    ],
     minArgs: 1,
     session: true,
     async run(g, o, refs) {
       const ctx = await engine(g);
-      const { startContainers } = await import('./commands/containers');
-      return startContainers(ctx, refs, { attach: !!o.attach, interactive: !!o.interactive });
+      const { startRefs } = await import('./commands/lifecycle');
+      return startRefs(ctx, refs, { attach: !!o.attach, interactive: !!o.interactive, detachKeys: o.detachKeys });
     },
   },
   {

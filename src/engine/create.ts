@@ -122,7 +122,6 @@ export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: {
 }
 
 export function createContainer(ctx: EngineContext, opts: CreateOptions): ContainerRecord {
-  if (opts.tty) throw new EngineError('--tty is not supported yet: it comes with detached containers');
   if (opts.name !== undefined && !NAME_PATTERN.test(opts.name)) {
     throw new EngineError(`container name "${opts.name}" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
   }

@@ -8,7 +8,7 @@ import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
-import { monitorAlive } from './liveness';
+import { isActive } from './liveness';
 
 export function requireContainer(ctx: EngineContext, ref: string): ContainerRecord {
   let rec: ContainerRecord | undefined;
@@ -68,7 +68,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
     removeTree(dir);
     return rec;
   }
-  const running = rec.state.status === 'running' && monitorAlive(rec);
+  const running = (rec.state.status === 'running' || rec.state.status === 'stopping') && isActive(rec);
   if (running && !force) {
     throw new InUseError(
       `cannot remove container ${rec.id} as it is running - running or paused containers cannot be removed without force: container state improper`,
@@ -80,7 +80,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   // crun may know the container even when our monitor is gone (a killed selkie).
   forceDelete(ctx.runtimeRoot, rec.id);
   if (running) {
-    for (let i = 0; i < 100 && monitorAlive(rec); i++) await sleep(20);
+    for (let i = 0; i < 100 && isActive(rec); i++) await sleep(20);
   }
   unmountRootfs(join(runDir, 'rootfs'));
   removeTree(runDir);

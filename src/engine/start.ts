@@ -20,7 +20,7 @@ import { mappingOf, mountContainer } from './container-mount';
 import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
-import { monitorAlive, processStartTime } from './liveness';
+import { isActive, processStartTime } from './liveness';
 import { trace } from '../trace';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -72,14 +72,14 @@ function resolveUserCached(ctx: EngineContext, rec: ContainerRecord, root: RootF
   return user;
 }
 
-interface Prepared {
+export interface Prepared {
   bundle: string;
   rootfs: string;
   cleanup: () => void;
 }
 
 /** Everything up to a written config.json with the rootfs mounted. */
-async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepared> {
+export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepared> {
   const runDir = ctx.runDir(rec.id);
   const ctrDir = ctx.containers.containerDir(rec.id);
   const mapping = mappingOf(rec);
@@ -138,7 +138,7 @@ async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepar
       env,
       cwd: rec.config.workingDir,
       user,
-      terminal: false,
+      terminal: rec.config.tty,
       hostname: rec.config.hostname,
       // Relative to the bundle: crun opens the bundle before it enters the
       // container's namespace, whose root may not be able to walk our paths.
@@ -168,7 +168,7 @@ async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise<Prepar
 /** crun's words when exec of the container's command failed. */
 const EXEC_ERROR = /executable file|exec|open executable|No such file or directory|Permission denied/i;
 
-function classifyExecFailure(rootfs: string, rec: ContainerRecord, errors: string[]): EngineError | undefined {
+export function classifyExecFailure(rootfs: string, rec: ContainerRecord, errors: string[]): EngineError | undefined {
   if (!errors.some((e) => EXEC_ERROR.test(e))) return undefined;
   const root = new RootFs(rootfs);
   try {
@@ -185,21 +185,26 @@ function signalNumber(sig: NodeJS.Signals | null): number {
   return sig ? ((osConstants.signals as Record<string, number>)[sig] ?? 0) : 0;
 }
 
+/** Marks the container running (under the store lock) unless something of it still runs. */
+export function claimStart(ctx: EngineContext, id: string): ContainerRecord {
+  const claimed = ctx.containers.update(id, (rec) => {
+    if ((rec.state.status === 'running' || rec.state.status === 'stopping') && isActive(rec)) {
+      throw new EngineError(`container ${rec.name} is already running`);
+    }
+    if (rec.state.status === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
+    rec.state = { status: 'running', startedAt: new Date().toISOString(), restartCount: rec.state.restartCount, stoppedByUser: false };
+  });
+  if (!claimed) throw new EngineError(`no container with name or ID "${id}" found: no such container`);
+  return claimed;
+}
+
 /**
  * Starts the container with its stdio attached to ours and resolves with its
  * exit code once it ends.  The runtime runs in its own process group, so a
  * terminal's Ctrl-C reaches the container once (forwarded by us and by crun).
  */
 export async function startAttached(ctx: EngineContext, id: string, opts: { removeAfter?: boolean } = {}): Promise<number> {
-  const claimed = ctx.containers.update(id, (rec) => {
-    if (rec.state.status === 'running' && monitorAlive(rec)) {
-      throw new EngineError(`container ${rec.name} is already running`);
-    }
-    if (rec.state.status === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
-    rec.state = { status: 'running', startedAt: new Date().toISOString() };
-  });
-  if (!claimed) throw new EngineError(`no container with name or ID "${id}" found: no such container`);
-  const rec = claimed;
+  const rec = claimStart(ctx, id);
   const finish = (exitCode: number, error?: string) => {
     // A container removed right afterwards (--rm) needs no record of its exit.
     if (opts.removeAfter) return;

@@ -15,6 +15,15 @@ export interface NativeAddon {
   lgetxattr(path: string, name: string): Buffer | null;
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   mkdirat(dirfd: number, name: string, mode: number): void;
+  /** a listening Unix stream socket at path */
+  unixListen(path: string): number;
+  /** accepts one connection on a listening socket and returns the fd it passes (SCM_RIGHTS) */
+  recvFd(listenFd: number, timeoutMs: number): number;
+  /** a SOCK_SEQPACKET connection to path (conmon's attach socket) */
+  seqpacketConnect(path: string): number;
+  shutdownWrite(fd: number): void;
+  /** TIOCSWINSZ */
+  setWinsize(fd: number, rows: number, cols: number): void;
   /** _exit(2): no teardown; only after all output is written */
   exit(code: number): never;
   seccompCompile(

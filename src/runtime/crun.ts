@@ -44,3 +44,15 @@ export function runtimeVersion(): string | undefined {
   const r = spawnSync(RUNTIME, ['--version'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.split('\n')[0] : undefined;
 }
+
+/** `crun start`: runs the process of a created container. */
+export function startContainer(root: string, id: string, log: string): { ok: boolean; stderr: string } {
+  const r = spawnSync(RUNTIME, [...runtimeArgs(root, log), 'start', id], { encoding: 'utf8' });
+  return { ok: r.status === 0, stderr: (r.stderr ?? '').trim() };
+}
+
+/** `crun kill`: false when the container is gone already. */
+export function killContainer(root: string, id: string, signal: string): boolean {
+  const r = spawnSync(RUNTIME, [...runtimeArgs(root), 'kill', id, signal], { stdio: 'ignore' });
+  return r.status === 0;
+}

@@ -10,7 +10,7 @@ import { readRecord, readRecords } from './records';
 import { withLock } from './lock';
 import { randomHex } from './random';
 
-export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing';
+export type ContainerStatus = 'created' | 'running' | 'stopping' | 'exited' | 'removing';
 
 export interface ContainerState {
   status: ContainerStatus;
@@ -24,6 +24,34 @@ export interface ContainerState {
   error?: string;
   /** true while the rootfs is mounted */
   mounted?: boolean;
+  /** the container's init process (host PID) and its start time */
+  pid?: number;
+  pidStart?: string;
+  /** conmon holds the container (detached, attachable, logged) */
+  conmon?: boolean;
+  /** stop/kill by the user: restart policies other than "always" leave it stopped */
+  stoppedByUser?: boolean;
+  restartCount?: number;
+  health?: HealthState;
+}
+
+export interface HealthState {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  failingStreak: number;
+  log: { start: string; end: string; exitCode: number; output: string }[];
+}
+
+export interface RestartPolicy {
+  name: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  maxRetries?: number;
+}
+
+export interface HealthConfig {
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  startPeriodMs: number;
+  retries: number;
 }
 
 /** What the container runs: the image config merged with the command-line options. */
@@ -49,6 +77,18 @@ export interface ContainerConfig {
   logDriver?: 'k8s-file' | 'none';
   /** --log-opt: max-size, path, tag */
   logOpts?: Record<string, string>;
+  restart?: RestartPolicy;
+  /** seconds between the stop signal and SIGKILL */
+  stopTimeout?: number;
+  /** run catatonit as the container's PID 1 */
+  init?: boolean;
+  healthcheck?: HealthConfig;
+  annotations?: Record<string, string>;
+  tmpfs?: Record<string, string>;
+  addHosts?: string[];
+  devices?: string[];
+  ulimits?: string[];
+  resources?: { memory?: number; cpus?: number; pidsLimit?: number };
 }
 
 export interface ContainerRecord {

@@ -93,8 +93,14 @@ export function createSession(warn: (msg: string) => void): number {
  * joins it; resolves with the exit code to leave with.
  */
 export function reexecInSession(): Promise<number> {
+  // Once only: a launcher that did not join the session it was just given
+  // must not send us round again (each round a new process).
+  if (process.env.SELKIE_REEXECED) {
+    process.stderr.write('Error: the session namespace was created but the launcher did not enter it\n');
+    return Promise.resolve(125);
+  }
   return new Promise((resolve) => {
-    const child = spawn(launcherPath(), process.argv.slice(2), { stdio: 'inherit' });
+    const child = spawn(launcherPath(), process.argv.slice(2), { stdio: 'inherit', env: { ...process.env, SELKIE_REEXECED: '1' } });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
     for (const s of signals) process.on(s, forward);

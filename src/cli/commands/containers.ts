@@ -25,22 +25,6 @@ export async function runContainer(ctx: EngineContext, opts: CreateOptions): Pro
   }
 }
 
-export async function startContainers(ctx: EngineContext, refs: string[], o: { attach: boolean; interactive: boolean }): Promise<number> {
-  if (!o.attach) {
-    throw new ExitError(125, 'Error: starting containers in the background is not supported yet: use start --attach');
-  }
-  if (refs.length > 1) throw new ExitError(125, 'Error: you cannot start and attach multiple containers at once');
-  const rec = requireContainer(ctx, refs[0]);
-  if (o.interactive && !rec.config.interactive) {
-    ctx.containers.update(rec.id, (r) => {
-      r.config.interactive = true;
-    });
-  }
-  const code = await startAttached(ctx, rec.id);
-  if (rec.autoRemove) await removeContainer(ctx, rec.id, true);
-  return code;
-}
-
 const PS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 const PS_HEADERS = { ID: 'CONTAINER ID', CreatedHuman: 'CREATED' };
 

@@ -1,5 +1,194 @@
-// Commands of the lifecycle area; gathered by ../main.ts.
-import type { CommandDef, GroupTable } from '../command';
+// Commands of a container's life after create: attach, stop, kill, wait,
+// restart, pause, unpause, rename, and conmon's exit command (cleanup).
+import { bool, engine, print, str, type CommandDef, type GroupTable } from '../command';
+import { ExitError } from '../errors';
+import { UsageError } from '../parse';
 
-export const commands: CommandDef[] = [];
-export const groups: GroupTable = {};
+const TIME = { long: 'time', short: 't', type: 'string' as const, help: 'seconds to wait before killing the container' };
+
+function seconds(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^-?\d+$/.test(text)) throw new UsageError(`invalid argument "${text}" for "-t, --time" flag: strconv.ParseUint: parsing "${text}": invalid syntax`);
+  return Math.max(0, Number(text));
+}
+
+async function targets(g: Parameters<CommandDef['run']>[0], o: Record<string, any>, refs: string[]): Promise<string[]> {
+  if (o.all) {
+    const ctx = await engine(g);
+    const { effectiveStatus } = await import('../../engine/liveness');
+    return ctx.containers.list().filter((c) => effectiveStatus(c) === 'running').map((c) => c.id);
+  }
+  if (o.latest) {
+    const ctx = await engine(g);
+    const latest = ctx.containers.list()[0];
+    if (!latest) throw new ExitError(125, 'Error: no containers to act on');
+    return [latest.id];
+  }
+  if (refs.length === 0) throw new UsageError('you must provide at least one container name or ID');
+  return refs;
+}
+
+export const commands: CommandDef[] = [
+  {
+    name: 'attach',
+    usage: 'selkie attach [options] CONTAINER',
+    description: 'Attach to a running container',
+    options: [
+      str('detach-keys', undefined, 'key sequence for detaching (default "ctrl-p,ctrl-q")'),
+      bool('no-stdin', undefined, 'do not attach STDIN'),
+      bool('sig-proxy', undefined, 'proxy received signals to the container', true),
+    ],
+    minArgs: 1,
+    maxArgs: 1,
+    session: true,
+    async run(g, o, [ref]) {
+      const ctx = await engine(g);
+      const { attachRef } = await import('../commands/lifecycle');
+      return attachRef(ctx, ref, { noStdin: !!o.noStdin, detachKeys: o.detachKeys });
+    },
+  },
+  {
+    name: 'stop',
+    usage: 'selkie stop [options] CONTAINER [CONTAINER...]',
+    description: 'Stop containers: the stop signal, then SIGKILL after the timeout',
+    options: [TIME, bool('all', 'a', 'stop all running containers'), bool('ignore', 'i', 'ignore containers that do not exist'), bool('latest', 'l', 'the latest container')],
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const t = seconds(o.time);
+      const { stopContainerRef } = await import('../../engine/lifecycle');
+      const { eachRef } = await import('../commands/lifecycle');
+      const { NotFoundError } = await import('../../engine/errors');
+      return eachRef(await targets(g, o, refs), async (ref) => {
+        try {
+          await stopContainerRef(ctx, ref, t);
+        } catch (err) {
+          if (o.ignore && err instanceof NotFoundError) return ref;
+          throw err;
+        }
+      });
+    },
+  },
+  {
+    name: 'kill',
+    usage: 'selkie kill [options] CONTAINER [CONTAINER...]',
+    description: 'Send a signal to containers (default SIGKILL)',
+    options: [str('signal', 's', 'signal to send (default "KILL")'), bool('all', 'a', 'all running containers'), bool('latest', 'l', 'the latest container')],
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const { killContainerRef } = await import('../../engine/lifecycle');
+      const { eachRef } = await import('../commands/lifecycle');
+      return eachRef(await targets(g, o, refs), async (ref) => {
+        await killContainerRef(ctx, ref, o.signal ?? 'SIGKILL');
+      });
+    },
+  },
+  {
+    name: 'wait',
+    usage: 'selkie wait [options] CONTAINER [CONTAINER...]',
+    description: 'Wait for containers to stop and print their exit codes',
+    options: [
+      str('condition', undefined, 'condition to wait for: stopped (default), exited, running, created, healthy, unhealthy', true),
+      str('interval', 'i', 'time between checks (default 250ms)'),
+      bool('latest', 'l', 'the latest container'),
+    ],
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const { waitContainer } = await import('../../engine/lifecycle');
+      const conditions = (o.condition as string[] | undefined)?.length ? o.condition : ['stopped'];
+      const valid = ['configured', 'created', 'exited', 'paused', 'running', 'stopped', 'healthy', 'unhealthy'];
+      for (const c of conditions) if (!valid.includes(c)) throw new UsageError(`${c} is not a valid container state`);
+      let last = 0;
+      for (const ref of await targets(g, o, refs)) {
+        last = await waitContainer(ctx, ref, conditions);
+        print(String(last));
+      }
+      return 0;
+    },
+  },
+  {
+    name: 'restart',
+    usage: 'selkie restart [options] CONTAINER [CONTAINER...]',
+    description: 'Restart containers',
+    options: [TIME, bool('all', 'a', 'restart all running containers'), bool('latest', 'l', 'the latest container')],
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const t = seconds(o.time);
+      const { restartContainerRef } = await import('../../engine/lifecycle');
+      const { eachRef } = await import('../commands/lifecycle');
+      return eachRef(await targets(g, o, refs), async (ref) => {
+        await restartContainerRef(ctx, ref, t);
+      });
+    },
+  },
+  {
+    name: 'pause',
+    usage: 'selkie pause CONTAINER [CONTAINER...]',
+    description: 'Pause all processes in containers (needs the cgroup freezer)',
+    options: [bool('all', 'a', 'all running containers')],
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const { pauseContainerRef } = await import('../../engine/pause');
+      const { eachRef } = await import('../commands/lifecycle');
+      return eachRef(await targets(g, o, refs), async (ref) => pauseContainerRef(ctx, ref, true));
+    },
+  },
+  {
+    name: 'unpause',
+    usage: 'selkie unpause CONTAINER [CONTAINER...]',
+    description: 'Unpause paused containers',
+    options: [bool('all', 'a', 'all paused containers')],
+    session: true,
+    async run(g, o, refs) {
+      const ctx = await engine(g);
+      const { pauseContainerRef } = await import('../../engine/pause');
+      const { eachRef } = await import('../commands/lifecycle');
+      return eachRef(await targets(g, o, refs), async (ref) => pauseContainerRef(ctx, ref, false));
+    },
+  },
+  {
+    name: 'rename',
+    usage: 'selkie rename CONTAINER NAME',
+    description: 'Rename a container',
+    options: [],
+    minArgs: 2,
+    maxArgs: 2,
+    async run(g, _o, [ref, name]) {
+      const ctx = await engine(g);
+      const { renameContainer } = await import('../../engine/rename');
+      renameContainer(ctx, ref, name);
+    },
+  },
+  {
+    name: '__cleanup',
+    usage: 'selkie container cleanup CONTAINER',
+    description: 'Record a container\'s exit and release what it held (conmon runs this)',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+    hidden: true,
+    session: true,
+    async run(g, _o, [id]) {
+      const ctx = await engine(g);
+      const { cleanupContainer } = await import('../../engine/cleanup');
+      await cleanupContainer(ctx, id, { fromMonitor: true });
+    },
+  },
+];
+
+export const groups: GroupTable = {
+  container: {
+    attach: { command: 'attach' },
+    stop: { command: 'stop' },
+    kill: { command: 'kill' },
+    wait: { command: 'wait' },
+    restart: { command: 'restart' },
+    pause: { command: 'pause' },
+    unpause: { command: 'unpause' },
+    rename: { command: 'rename' },
+    cleanup: { command: '__cleanup' },
+  },
+};

@@ -1,0 +1,118 @@
+// Terminals and the Unix sockets around them, for what Node's net module
+// cannot do: receive a file descriptor (SCM_RIGHTS, crun's --console-socket),
+// speak SOCK_SEQPACKET (conmon's attach socket) and size a terminal.
+#include <napi.h>
+
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "napi-errors.h"
+
+namespace selkie {
+namespace {
+
+bool FillAddress(const std::string &path, sockaddr_un *addr) {
+  memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr->sun_path)) return false;
+  memcpy(addr->sun_path, path.c_str(), path.size());
+  return true;
+}
+
+// unixListen(path): a listening SOCK_STREAM socket bound at path (close-on-exec).
+Napi::Value UnixListen(const Napi::CallbackInfo &info) {
+  std::string path = info[0].As<Napi::String>();
+  sockaddr_un addr;
+  if (!FillAddress(path, &addr)) return Throw(info.Env(), "bind", path, ENAMETOOLONG);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Throw(info.Env(), "socket", path, errno);
+  if (bind(fd, (sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+    int e = errno;
+    close(fd);
+    return Throw(info.Env(), "bind", path, e);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// recvFd(listenFd, timeoutMs): accepts one connection and returns the file
+// descriptor it sends (SCM_RIGHTS).  Times out with ETIMEDOUT, so a runtime
+// that failed before connecting cannot hang us.
+Napi::Value RecvFd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int lfd = info[0].As<Napi::Number>().Int32Value();
+  int timeout = info[1].As<Napi::Number>().Int32Value();
+  pollfd p = {lfd, POLLIN, 0};
+  int rc;
+  do rc = poll(&p, 1, timeout); while (rc < 0 && errno == EINTR);
+  if (rc < 0) return Throw(env, "poll", "", errno);
+  if (rc == 0) return Throw(env, "accept", "", ETIMEDOUT);
+  int conn = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (conn < 0) return Throw(env, "accept", "", errno);
+  char byte;
+  iovec iov = {&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(conn);
+  if (n < 0) return Throw(env, "recvmsg", "", e);
+  cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return Throw(env, "recvmsg", "", EBADF);
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+  return Napi::Number::New(env, fd);
+}
+
+// seqpacketConnect(path): a connected SOCK_SEQPACKET socket (conmon's attach
+// socket keeps message boundaries: one byte of stream type, then data).
+Napi::Value SeqpacketConnect(const Napi::CallbackInfo &info) {
+  std::string path = info[0].As<Napi::String>();
+  sockaddr_un addr;
+  if (!FillAddress(path, &addr)) return Throw(info.Env(), "connect", path, ENAMETOOLONG);
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Throw(info.Env(), "socket", path, errno);
+  if (connect(fd, (sockaddr *)&addr, sizeof(addr)) < 0) {
+    int e = errno;
+    close(fd);
+    return Throw(info.Env(), "connect", path, e);
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// shutdownWrite(fd): tells the peer no more input comes (stdin closed).
+Napi::Value ShutdownWrite(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (shutdown(fd, SHUT_WR) < 0) return Throw(info.Env(), "shutdown", "", errno);
+  return info.Env().Undefined();
+}
+
+// setWinsize(fd, rows, cols): TIOCSWINSZ on a terminal (a pty master).
+Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  winsize ws = {};
+  ws.ws_row = (unsigned short)info[1].As<Napi::Number>().Uint32Value();
+  ws.ws_col = (unsigned short)info[2].As<Napi::Number>().Uint32Value();
+  if (ioctl(fd, TIOCSWINSZ, &ws) < 0) return Throw(info.Env(), "ioctl", "TIOCSWINSZ", errno);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitTerminal(Napi::Env env, Napi::Object exports) {
+  exports.Set("unixListen", Napi::Function::New(env, UnixListen));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd));
+  exports.Set("seqpacketConnect", Napi::Function::New(env, SeqpacketConnect));
+  exports.Set("shutdownWrite", Napi::Function::New(env, ShutdownWrite));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+}
+
+}  // namespace selkie

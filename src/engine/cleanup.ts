@@ -1,0 +1,104 @@
+// After a container's process ended: record how (exit code from conmon's
+// exit file), release what it held (crun's state, the rootfs mount), then
+// carry out --rm or the restart policy.  conmon runs this as its exit
+// command (`selkie container cleanup ID`), and so does any selkie process
+// that finds a dead container first: it is idempotent under the store lock.
+import { readFileSync, rmSync } from 'node:fs';
+import { forceDelete } from '../runtime/crun';
+import type { ContainerRecord } from '../state/containers';
+import { unmountRootfs } from '../storage/mount';
+import { containerPaths } from './container-mount';
+import type { EngineContext } from './context';
+import { initAlive, isActive } from './liveness';
+
+/** The exit code conmon recorded, or undefined. */
+export function readExitCode(file: string): number | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return /^-?\d+$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records the end of a run (no process left): exited, with code and time. */
+export function recordExit(ctx: EngineContext, id: string, e: { exitCode: number; error?: string }): ContainerRecord | undefined {
+  return ctx.containers.update(id, (r) => {
+    r.state = {
+      ...r.state,
+      status: 'exited',
+      exitCode: e.exitCode,
+      finishedAt: new Date().toISOString(),
+      mounted: false,
+      monitorPid: undefined,
+      monitorStart: undefined,
+      pid: undefined,
+      pidStart: undefined,
+    };
+    if (e.error) r.state.error = e.error;
+    else delete r.state.error;
+  });
+}
+
+/** Whether the restart policy wants the container started again after this exit. */
+export function shouldRestart(rec: ContainerRecord, exitCode: number): boolean {
+  const p = rec.config.restart;
+  if (!p || p.name === 'no' || rec.autoRemove) return false;
+  if (rec.state.stoppedByUser) return false;
+  if (p.name === 'on-failure') {
+    if (exitCode === 0) return false;
+    return !p.maxRetries || (rec.state.restartCount ?? 0) < p.maxRetries;
+  }
+  return true;
+}
+
+export interface CleanupResult {
+  /** the record after cleanup, undefined when the container was removed */
+  rec?: ContainerRecord;
+  exitCode?: number;
+  restart: boolean;
+}
+
+/**
+ * Cleans up a container whose process has ended; does nothing while it
+ * runs or when another process cleaned it up already.
+ */
+export async function cleanupContainer(ctx: EngineContext, id: string, opts: { fromMonitor?: boolean } = {}): Promise<CleanupResult> {
+  const { exitFile } = await import('./monitor');
+  let exitCode: number | undefined;
+  let restart = false;
+  const rec = ctx.containers.update(id, (r) => {
+    if (r.state.status !== 'running' && r.state.status !== 'stopping') return;
+    // conmon runs us as it exits: then only the container's own process counts.
+    if (opts.fromMonitor ? initAlive(r) : isActive(r)) return;
+    // No exit file: conmon was killed before the container ended; the code is unknown.
+    exitCode = readExitCode(exitFile(ctx, id)) ?? -1;
+    forceDelete(ctx.runtimeRoot, id);
+    unmountRootfs(containerPaths(ctx, id).rootfs);
+    rmSync(exitFile(ctx, id), { force: true });
+    restart = shouldRestart(r, exitCode);
+    r.state = {
+      ...r.state,
+      status: 'exited',
+      exitCode,
+      finishedAt: new Date().toISOString(),
+      mounted: false,
+      monitorPid: undefined,
+      monitorStart: undefined,
+      pid: undefined,
+      pidStart: undefined,
+    };
+    if (restart) r.state.restartCount = (r.state.restartCount ?? 0) + 1;
+  });
+  if (!rec || exitCode === undefined) return { rec, restart: false };
+  if (rec.autoRemove) {
+    const { removeContainer } = await import('./remove');
+    await removeContainer(ctx, id, true).catch(() => undefined);
+    return { exitCode, restart: false };
+  }
+  if (restart) {
+    const { startMonitored } = await import('./monitor');
+    await startMonitored(ctx, id).catch(() => undefined);
+  }
+  return { rec, exitCode, restart };
+}
