@@ -5,7 +5,11 @@
 // ours through conmon's control FIFO, and the detach keys (ctrl-p,ctrl-q by
 // default, as Podman) leave the container running.
 import { closeSync, openSync, read, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { native } from '../native/index';
+
+const O_PATH = 0o10000000;
+const O_DIRECTORY = 0o200000;
 import { EngineError } from './errors';
 
 const STDOUT = 2;
@@ -89,10 +93,24 @@ function resize(fifo: string): void {
   }
 }
 
+/**
+ * Connects through a descriptor of the socket's directory: a Unix socket
+ * address holds 107 bytes, and run directories named by 64-hex IDs under a
+ * long XDG_RUNTIME_DIR do not fit.
+ */
+function connectSeqpacket(path: string): number {
+  const dir = openSync(dirname(path), O_PATH | O_DIRECTORY);
+  try {
+    return native().seqpacketConnect(`/proc/self/fd/${dir}/${basename(path)}`);
+  } finally {
+    closeSync(dir);
+  }
+}
+
 export function attach(o: AttachOptions): Attachment {
   let fd: number;
   try {
-    fd = native().seqpacketConnect(o.socket);
+    fd = connectSeqpacket(o.socket);
   } catch (err) {
     throw new EngineError(`cannot attach: ${(err as Error).message}`);
   }

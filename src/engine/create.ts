@@ -9,6 +9,10 @@ import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { requireImage } from './images';
+import { detectCgroups } from './info';
+import { parseSize } from './log-config';
+import { normalizeSignal, SignalError } from '../runtime/signals';
+import { healthConfig, parseAddHost, parseDevice, parseResources, parseRestart, parseTmpfs, parseUlimit, type HealthFlags } from './run-options';
 
 export interface CreateOptions {
   image: string;
@@ -31,6 +35,21 @@ export interface CreateOptions {
   interactive: boolean;
   tty: boolean;
   labels: string[];
+  logDriver?: string;
+  logOpts?: string[];
+  restart?: string;
+  stopSignal?: string;
+  stopTimeout?: string;
+  init?: boolean;
+  health?: HealthFlags;
+  annotations?: string[];
+  tmpfs?: string[];
+  addHosts?: string[];
+  devices?: string[];
+  ulimits?: string[];
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: string;
 }
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -117,8 +136,78 @@ export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: {
     privileged: opts.privileged,
     securityOpt: opts.securityOpt,
     labels: { ...(ic.Labels ?? {}), ...parseLabels(opts.labels) },
-    stopSignal: ic.StopSignal ?? undefined,
+    stopSignal: opts.stopSignal !== undefined ? checkedSignal(opts.stopSignal) : (ic.StopSignal ?? undefined),
+    ...runtimeFlags(opts, ic),
   };
+}
+
+function checkedSignal(sig: string): string {
+  try {
+    return normalizeSignal(sig);
+  } catch (err) {
+    if (err instanceof SignalError) throw new EngineError(err.message);
+    throw err;
+  }
+}
+
+function keyValues(list: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new EngineError(`invalid ${flag} "${kv}": use KEY=VALUE`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The flags of the container lifecycle issue, validated here so that `create` fails, not `start`. */
+function runtimeFlags(opts: CreateOptions, ic: NonNullable<ImageConfig['config']>): Partial<ContainerConfig> {
+  const out: Partial<ContainerConfig> = {};
+  const driver = opts.logDriver ?? 'k8s-file';
+  if (driver !== 'k8s-file' && driver !== 'none') {
+    throw new EngineError(`unsupported log driver "${driver}": selkie supports k8s-file and none`);
+  }
+  out.logDriver = driver;
+  const logOpts = keyValues(opts.logOpts, '--log-opt');
+  for (const k of Object.keys(logOpts)) {
+    if (!['max-size', 'path', 'tag', 'max-file'].includes(k)) throw new EngineError(`invalid --log-opt "${k}": supported are max-size, path, tag`);
+  }
+  if (logOpts['max-size']) parseSize(logOpts['max-size']);
+  if (logOpts.path && !logOpts.path.startsWith('/')) throw new EngineError('--log-opt path must be an absolute path');
+  if (Object.keys(logOpts).length) out.logOpts = logOpts;
+  const restart = parseRestart(opts.restart);
+  if (restart) {
+    if (restart.name !== 'no' && opts.rm) throw new EngineError('the --rm option conflicts with --restart when the restart policy is not "no"');
+    out.restart = restart;
+  }
+  if (opts.stopTimeout !== undefined) {
+    if (!/^\d+$/.test(opts.stopTimeout)) throw new EngineError(`invalid --stop-timeout "${opts.stopTimeout}": must be whole seconds`);
+    out.stopTimeout = Number(opts.stopTimeout);
+  }
+  if (opts.init) out.init = true;
+  const health = healthConfig(opts.health ?? {}, ic.Healthcheck);
+  if (health) out.healthcheck = health;
+  const annotations = keyValues(opts.annotations, '--annotation');
+  if (Object.keys(annotations).length) out.annotations = annotations;
+  if (opts.tmpfs?.length) {
+    out.tmpfs = {};
+    for (const t of opts.tmpfs) {
+      const m = parseTmpfs(t);
+      out.tmpfs[m.destination] = (m.options ?? []).join(',');
+    }
+  }
+  if (opts.addHosts?.length) out.addHosts = opts.addHosts.map(parseAddHost);
+  if (opts.devices?.length) {
+    opts.devices.forEach(parseDevice);
+    out.devices = opts.devices;
+  }
+  if (opts.ulimits?.length) {
+    opts.ulimits.forEach(parseUlimit);
+    out.ulimits = opts.ulimits;
+  }
+  const resources = parseResources({ memory: opts.memory, cpus: opts.cpus, pidsLimit: opts.pidsLimit });
+  if (resources) out.resources = resources;
+  return out;
 }
 
 export function createContainer(ctx: EngineContext, opts: CreateOptions): ContainerRecord {
@@ -141,6 +230,16 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
     }
   });
   const config = buildConfig(opts, imageConfig, envFiles);
+  if (config.resources) {
+    // Limits need a cgroup of the container's own: cgroup v2 delegated to the user.
+    const cg = detectCgroups();
+    const asked = Object.keys(config.resources).map((k) => (k === 'pidsLimit' ? '--pids-limit' : `--${k}`)).join(', ');
+    throw new EngineError(
+      cg.limitsUsable
+        ? `${asked}: selkie does not place containers in cgroups yet, so the limit cannot be enforced`
+        : `${asked}: resource limits cannot be enforced here: ${cg.reason}`,
+    );
+  }
   const layout = sessionLayout();
   if (layout.size <= 1 && mode !== 'host') {
     // A single-ID session: there is nothing to give a container but S itself.

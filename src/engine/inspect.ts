@@ -10,6 +10,7 @@ import { hostIds } from '../config/paths';
 import { resolveCapabilities } from '../runtime/security';
 import type { EngineContext } from './context';
 import { containerPid, effectiveStatus } from './liveness';
+import { logPathOf } from './log-config';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -45,6 +46,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       Error: rec.state.error ?? '',
       StartedAt: rec.state.startedAt ?? ZERO_TIME,
       FinishedAt: rec.state.finishedAt ?? ZERO_TIME,
+      ...(rec.config.healthcheck ? { Health: healthOf(rec) } : {}),
     },
     Image: rec.image.id,
     ImageName: rec.image.name,
@@ -58,7 +60,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     OCIRuntime: 'crun',
     PidFile: join(runDir, 'pidfile'),
     Name: rec.name,
-    RestartCount: 0,
+    RestartCount: rec.state.restartCount ?? 0,
     Driver: containerStorageDriver(rec),
     MountLabel: '',
     ProcessLabel: '',
@@ -97,8 +99,20 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       WorkingDir: rec.config.workingDir,
       Entrypoint: rec.config.entrypoint.join(' '),
       Labels: rec.config.labels,
-      Annotations: {},
+      Annotations: rec.config.annotations ?? {},
       StopSignal: rec.config.stopSignal ?? 'SIGTERM',
+      StopTimeout: rec.config.stopTimeout ?? 10,
+      ...(rec.config.healthcheck
+        ? {
+            Healthcheck: {
+              Test: rec.config.healthcheck.test,
+              Interval: rec.config.healthcheck.intervalMs * 1e6,
+              Timeout: rec.config.healthcheck.timeoutMs * 1e6,
+              StartPeriod: rec.config.healthcheck.startPeriodMs * 1e6,
+              Retries: rec.config.healthcheck.retries,
+            },
+          }
+        : {}),
     },
     HostConfig: {
       AutoRemove: rec.autoRemove,
@@ -108,11 +122,36 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       CapAdd: rec.config.capAdd,
       CapDrop: rec.config.capDrop,
       SecurityOpt: rec.config.securityOpt,
+      RestartPolicy: { Name: rec.config.restart?.name ?? '', MaximumRetryCount: rec.config.restart?.maxRetries ?? 0 },
+      LogConfig: {
+        Type: rec.config.logDriver ?? 'k8s-file',
+        Config: rec.config.logOpts ?? null,
+        Path: rec.config.logDriver === 'none' ? '' : logPathOf(ctx, rec),
+        Size: rec.config.logOpts?.['max-size'] ?? '0B',
+      },
+      Init: !!rec.config.init,
+      Tmpfs: rec.config.tmpfs ?? {},
+      ExtraHosts: rec.config.addHosts ?? [],
+      Ulimits: (rec.config.ulimits ?? []).map((u) => {
+        const [name, limits] = u.split('=');
+        const [soft, hard] = limits.split(':');
+        return { Name: `RLIMIT_${name.toUpperCase()}`, Soft: Number(soft), Hard: Number(hard ?? soft) };
+      }),
       UsernsMode: rec.userns.mode === 'private' ? '' : rec.userns.mode,
       IDMappings: { UidMap: fmtMap(mapping.uid), GidMap: fmtMap(mapping.gid) },
     },
     // selkie's own: which block of the user's subordinate IDs this container holds.
     IDBlock: rec.userns.block ?? null,
+  };
+}
+
+/** Podman's State.Health. */
+function healthOf(rec: ContainerRecord) {
+  const h = rec.state.health;
+  return {
+    Status: h?.status ?? 'starting',
+    FailingStreak: h?.failingStreak ?? 0,
+    Log: (h?.log ?? []).map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })),
   };
 }
 
@@ -136,6 +175,7 @@ export function psRow(rec: ContainerRecord, now: Date): Record<string, unknown> 
     Ports: [],
     Pid: 0,
     AutoRemove: rec.autoRemove,
+    Status: rec.config.healthcheck && status === 'running' ? (rec.state.health?.status ?? 'starting') : '',
     Now: now.toISOString(),
   };
 }

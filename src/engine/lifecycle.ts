@@ -1,7 +1,7 @@
 // stop, kill, wait, restart: signals through crun, and waiting by watching
 // the container's processes (no daemon tells us; the record and /proc do).
-import { constants as osConstants } from 'node:os';
 import { killContainer } from '../runtime/crun';
+import { normalizeSignal } from '../runtime/signals';
 import type { ContainerRecord, ContainerStatus } from '../state/containers';
 import { cleanupContainer } from './cleanup';
 import type { EngineContext } from './context';
@@ -10,20 +10,6 @@ import { effectiveStatus, initAlive, isActive } from './liveness';
 import { requireContainer } from './remove';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** "TERM", "SIGTERM", "15" -> "SIGTERM"/"15" as crun accepts; unknown names are errors. */
-export function normalizeSignal(sig: string): string {
-  const s = sig.trim().toUpperCase();
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    if (n < 1 || n > 64) throw new EngineError(`invalid signal: ${sig}`);
-    return s;
-  }
-  const name = s.startsWith('SIG') ? s : `SIG${s}`;
-  if (/^SIGRTM(IN|AX)([+-]\d+)?$/.test(name)) return name;
-  if (!(name in osConstants.signals)) throw new EngineError(`invalid signal: ${sig}`);
-  return name;
-}
 
 function running(rec: ContainerRecord): boolean {
   return effectiveStatus(rec) === 'running';

@@ -11,6 +11,7 @@ import { processStartTime } from '../state/process';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { recordExit } from './cleanup';
+import { startHealthTimer } from './health';
 import { logPathOf, parseSize } from './log-config';
 import { claimStart, classifyExecFailure, prepare } from './start';
 
@@ -66,6 +67,7 @@ export async function startMonitored(
   const log = join(runDir, 'crun.log');
   rmSync(log, { force: true });
   mkdirSync(exitDir(ctx), { recursive: true, mode: 0o700 });
+  mkdirSync(join(ctx.paths.runRoot, 'socket'), { recursive: true, mode: 0o700 });
   rmSync(exitFile(ctx, id), { force: true });
   const driver = rec.config.logDriver ?? 'k8s-file';
   let pid: number;
@@ -74,6 +76,7 @@ export async function startMonitored(
       id,
       name: rec.name,
       bundle: runDir,
+      socketDir: join(ctx.paths.runRoot, 'socket'),
       pidFile: join(runDir, 'pidfile'),
       conmonPidFile: join(runDir, 'conmon.pid'),
       exitDir: exitDir(ctx),
@@ -99,6 +102,7 @@ export async function startMonitored(
     r.state.monitorStart = conmonPid ? processStartTime(conmonPid) : undefined;
     r.state.mounted = true;
     r.state.conmon = true;
+    if (r.config.healthcheck) r.state.health = { status: 'starting', failingStreak: 0, log: [] };
   });
   if (opts.beforeStart) await opts.beforeStart();
   const started = startContainer(ctx.runtimeRoot, id, log);
@@ -112,4 +116,6 @@ export async function startMonitored(
     if (execFailure) return fail(execFailure, execFailure.exitCode);
     return fail(new EngineError(`crun: ${errors.join('; ') || started.stderr}: OCI runtime error`));
   }
+  const pidStart = processStartTime(pid);
+  if (rec.config.healthcheck && pidStart) startHealthTimer(ctx, rec, pid, pidStart);
 }

@@ -4,7 +4,7 @@
 // the exit, unmount.
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic';
 import { join } from 'node:path';
 import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
@@ -12,7 +12,8 @@ import { checkExecutable, resolveUser, RootFs, type ResolvedUser } from '../runt
 import { defaultSeccompProfile, type OciSeccomp } from '../runtime/seccomp';
 import { BPF_ANNOTATION, canPrecompile, compiledProfile } from '../runtime/seccomp-bpf';
 import { maskedAndReadonlyPaths, parseSecurityOpts, resolveCapabilities } from '../runtime/security';
-import { buildSpec } from '../runtime/spec';
+import { buildSpec, type OciMount } from '../runtime/spec';
+import { parseDevice, parseUlimit } from './run-options';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
 import { toSessionId } from '../userns/mapping';
@@ -37,6 +38,7 @@ function hostsFile(rec: ContainerRecord): string {
       /* no host file: the defaults do */
     }
   }
+  lines.push(...(rec.config.addHosts ?? []));
   lines.push(`127.0.1.1\t${rec.config.hostname} ${rec.name}`);
   return lines.join('\n') + '\n';
 }
@@ -111,7 +113,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
     const caps = resolveCapabilities({ add: rec.config.capAdd, drop: rec.config.capDrop, privileged: rec.config.privileged });
     const paths = maskedAndReadonlyPaths(sec, rec.config.privileged);
     let seccomp: OciSeccomp | undefined;
-    const annotations: Record<string, string> = {};
+    const annotations: Record<string, string> = { ...(rec.config.annotations ?? {}) };
     if (!rec.config.privileged && sec.seccomp !== 'unconfined') {
       const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
       if (sec.seccomp === 'default') {
@@ -134,7 +136,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
     if (rec.config.network === 'host') etcFiles.push({ destination: '/etc/resolv.conf', source: '/etc/resolv.conf' });
 
     const spec = buildSpec({
-      args: rec.config.args,
+      args: rec.config.init ? [INIT_PATH, '--', ...rec.config.args] : rec.config.args,
       env,
       cwd: rec.config.workingDir,
       user,
@@ -155,6 +157,8 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
       readonlyPaths: paths.readonly,
       etcFiles,
       annotations,
+      extraMounts: extraMounts(rec),
+      rlimits: rec.config.ulimits?.map(parseUlimit),
     });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
     trace('spec written');
@@ -163,6 +167,30 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
     cleanup();
     throw err;
   }
+}
+
+/** Where --init puts catatonit in the container (Podman's place for it). */
+const INIT_PATH = '/run/podman-init';
+const INIT_CANDIDATES = ['/usr/bin/catatonit', '/usr/libexec/catatonit/catatonit', '/usr/libexec/podman/catatonit'];
+
+function extraMounts(rec: ContainerRecord): OciMount[] {
+  const out: OciMount[] = [];
+  for (const [dest, opts] of Object.entries(rec.config.tmpfs ?? {})) {
+    out.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', options: opts ? opts.split(',') : [] });
+  }
+  for (const spec of rec.config.devices ?? []) {
+    // Rootless: device nodes cannot be created, so the host's node is bound in (as Podman).
+    const d = parseDevice(spec);
+    if (!existsSync(d.host)) throw new EngineError(`--device ${spec}: ${d.host} does not exist`);
+    const ro = !d.perms.includes('w');
+    out.push({ destination: d.container, type: 'bind', source: d.host, options: ['bind', 'rprivate', 'nosuid', 'noexec', ...(ro ? ['ro'] : [])] });
+  }
+  if (rec.config.init) {
+    const init = INIT_CANDIDATES.find((p) => existsSync(p));
+    if (!init) throw new EngineError('--init needs catatonit (install the catatonit package)');
+    out.push({ destination: INIT_PATH, type: 'bind', source: init, options: ['bind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
+  }
+  return out;
 }
 
 /** crun's words when exec of the container's command failed. */

@@ -52,6 +52,15 @@ export const ContainerConfigSchema = z.looseObject({
   WorkingDir: nullish(z.string()),
   Labels: nullish(z.record(z.string(), z.string())),
   StopSignal: nullish(z.string()),
+  Healthcheck: nullish(
+    z.looseObject({
+      Test: nullish(z.array(z.string())),
+      Interval: nullish(z.number()),
+      Timeout: nullish(z.number()),
+      StartPeriod: nullish(z.number()),
+      Retries: nullish(z.number()),
+    }),
+  ),
 });
 export type ContainerConfig = z.infer<typeof ContainerConfigSchema>;
 

@@ -20,6 +20,8 @@ export interface ConmonOptions {
   conmonPidFile: string;
   /** conmon writes <exitDir>/<id> with the exit code */
   exitDir: string;
+  /** conmon makes <socketDir>/<id> a link to the bundle, to keep the attach socket's path short */
+  socketDir: string;
   /** k8s-file log path, or undefined for --log-driver none */
   logPath?: string;
   logSizeMax?: number;
@@ -43,9 +45,7 @@ export function conmonArgs(o: ConmonOptions): string[] {
     '-p', o.pidFile,
     '-P', o.conmonPidFile,
     '--exit-dir', o.exitDir,
-    // The attach socket beside the bundle (our run directory paths are short).
-    '--full-attach',
-    '--socket-dir-path', o.bundle,
+    '--socket-dir-path', o.socketDir,
     '--log-level', 'error',
     '--no-sync-log',
   ];

@@ -32,6 +32,10 @@ export interface SpecInput {
   /** files selkie generates (hosts, hostname, resolv.conf) bound over the image's */
   etcFiles: { destination: string; source: string }[];
   annotations?: Record<string, string>;
+  /** --tmpfs, --device binds, the init binary: after the defaults, in order */
+  extraMounts?: OciMount[];
+  /** --ulimit */
+  rlimits?: { type: string; soft: number; hard: number }[];
 }
 
 function toOciMap(entries: MapEntry[]) {
@@ -115,9 +119,11 @@ export function buildSpec(input: SpecInput): object {
         source: f.source,
         options: ['bind', 'rprivate', 'nosuid', 'noexec', 'nodev'],
       })),
+      ...(input.extraMounts ?? []),
     ],
     linux,
   };
   if (input.annotations && Object.keys(input.annotations).length) spec.annotations = input.annotations;
+  if (input.rlimits?.length) (spec.process as Record<string, unknown>).rlimits = input.rlimits;
   return spec;
 }

@@ -55,7 +55,7 @@ export function listContainers(
       Names: r.name,
       Command: r.config.args.join(' '),
       CreatedHuman: timeAgo(new Date(r.created), now),
-      Status: statusText({ ...stateOf(r), now }),
+      Status: statusText({ ...stateOf(r), now }) + (row.Status ? ` (${row.Status})` : ''),
       Ports: '',
     };
   });

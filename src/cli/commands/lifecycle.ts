@@ -59,7 +59,10 @@ export async function startAttachedMonitored(ctx: EngineContext, id: string, f: 
   }
   const how = await att!.done;
   if (how === 'detached') return 0;
-  return exitCodeAfterAttach(ctx, rec.id);
+  const code = await exitCodeAfterAttach(ctx, rec.id);
+  // --rm: gone when we return, whichever process (we or conmon's cleanup) removes it.
+  for (let i = 0; rec.autoRemove && i < 500 && ctx.containers.get(rec.id); i++) await sleep(10);
+  return code;
 }
 
 /** run: -d prints the ID; otherwise attached (under conmon, so logs and attach work later). */

@@ -1,5 +1,6 @@
 // Commands of a container's life after create: attach, stop, kill, wait,
 // restart, pause, unpause, rename, and conmon's exit command (cleanup).
+import { readFileSync } from 'node:fs';
 import { bool, engine, print, str, type CommandDef, type GroupTable } from '../command';
 import { ExitError } from '../errors';
 import { UsageError } from '../parse';
@@ -29,6 +30,47 @@ async function targets(g: Parameters<CommandDef['run']>[0], o: Record<string, an
 }
 
 export const commands: CommandDef[] = [
+  {
+    name: 'exec',
+    usage: 'selkie exec [options] CONTAINER COMMAND [ARG...]',
+    description: 'Run a process in a running container',
+    options: [
+      bool('interactive', 'i', 'keep STDIN open'),
+      bool('tty', 't', 'allocate a pseudo-TTY'),
+      bool('detach', 'd', 'run the process in the background'),
+      str('user', 'u', 'user[:group] to run as (name or ID)'),
+      str('env', 'e', 'set environment variables', true),
+      str('env-file', undefined, 'read environment variables from a file', true),
+      str('workdir', 'w', 'working directory inside the container'),
+      bool('privileged', undefined, 'give the process all capabilities'),
+      str('detach-keys', undefined, 'key sequence for detaching'),
+    ],
+    stopAtPositional: true,
+    minArgs: 2,
+    session: true,
+    async run(g, o, [ref, ...args]) {
+      const ctx = await engine(g);
+      const envFiles = ((o.envFile as string[] | undefined) ?? []).map((file) => {
+        try {
+          return { text: readFileSync(file, 'utf8'), file };
+        } catch (err) {
+          throw new ExitError(125, `Error: cannot read env file ${file}: ${(err as Error).message}`);
+        }
+      });
+      const { execInContainer } = await import('../../engine/exec');
+      return execInContainer(ctx, ref, {
+        args,
+        interactive: !!o.interactive,
+        tty: !!o.tty,
+        detach: !!o.detach,
+        user: o.user,
+        env: o.env ?? [],
+        envFiles,
+        workdir: o.workdir,
+        privileged: !!o.privileged,
+      });
+    },
+  },
   {
     name: 'attach',
     usage: 'selkie attach [options] CONTAINER',
@@ -163,6 +205,26 @@ export const commands: CommandDef[] = [
     },
   },
   {
+    name: '__healthcheck-run',
+    usage: 'selkie healthcheck run CONTAINER',
+    description: 'Run a container\'s healthcheck once: exit 0 when healthy, 1 when not',
+    options: [],
+    minArgs: 1,
+    maxArgs: 1,
+    hidden: true,
+    session: true,
+    async run(g, _o, [ref]) {
+      const ctx = await engine(g);
+      const { runHealthcheck } = await import('../../engine/health');
+      const status = runHealthcheck(ctx, ref);
+      if (status === 'unhealthy') {
+        print('unhealthy');
+        return 1;
+      }
+      return 0;
+    },
+  },
+  {
     name: '__cleanup',
     usage: 'selkie container cleanup CONTAINER',
     description: 'Record a container\'s exit and release what it held (conmon runs this)',
@@ -180,7 +242,9 @@ export const commands: CommandDef[] = [
 ];
 
 export const groups: GroupTable = {
+  healthcheck: { run: { command: '__healthcheck-run' } },
   container: {
+    exec: { command: 'exec' },
     attach: { command: 'attach' },
     stop: { command: 'stop' },
     kill: { command: 'kill' },
