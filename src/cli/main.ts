@@ -196,12 +196,13 @@ const COMMANDS: CommandDef[] = [
       bool('no-trunc', undefined, 'do not truncate output'),
       bool('noheading', 'n', 'do not print column headings'),
       bool('latest', 'l', 'the latest container only'),
+      str('filter', 'f', 'filter output: id, name, status, label, ancestor, exited, health, until', true),
     ],
     maxArgs: 0,
     async run(g, o) {
       const ctx = await engine(g);
       const { listContainers } = await import('./commands/containers');
-      print(listContainers(ctx, { all: !!o.all, quiet: !!o.quiet, format: o.format, trunc: !o.noTrunc, noheading: !!o.noheading, latest: !!o.latest }));
+      print(listContainers(ctx, { all: !!o.all, quiet: !!o.quiet, format: o.format, trunc: !o.noTrunc, noheading: !!o.noheading, latest: !!o.latest, filter: o.filter }));
     },
   },
   {

@@ -3,6 +3,7 @@ import type { EngineContext } from '../../engine/context';
 import { createContainer, type CreateOptions } from '../../engine/create';
 import { NotFoundError } from '../../engine/errors';
 import { psRow } from '../../engine/inspect';
+import { containerFilter } from '../../engine/container-filter';
 import { effectiveStatus } from '../../engine/liveness';
 import { removeContainer, requireContainer } from '../../engine/remove';
 import { startAttached } from '../../engine/start';
@@ -30,11 +31,14 @@ const PS_HEADERS = { ID: 'CONTAINER ID', CreatedHuman: 'CREATED' };
 
 export function listContainers(
   ctx: EngineContext,
-  o: { all: boolean; quiet: boolean; format?: string; trunc: boolean; noheading: boolean; latest: boolean },
+  o: { all: boolean; quiet: boolean; format?: string; trunc: boolean; noheading: boolean; latest: boolean; filter?: string[] },
 ): string {
   const now = new Date();
   let recs = ctx.containers.list();
-  if (!o.all && !o.latest) recs = recs.filter((r) => effectiveStatus(r) === 'running');
+  // A status filter implies --all, as in Podman.
+  const filters = o.filter ?? [];
+  if (!o.all && !o.latest && !filters.some((f) => f.startsWith('status=') || f.startsWith('exited='))) recs = recs.filter((r) => effectiveStatus(r) === 'running');
+  if (filters.length) recs = recs.filter(containerFilter(filters, now));
   if (o.latest) recs = recs.slice(0, 1);
   if (o.quiet) return recs.map((r) => (o.trunc ? r.id.slice(0, 12) : r.id)).join('\n');
   if (o.format === 'json') {

@@ -225,6 +225,65 @@ export const commands: CommandDef[] = [
     },
   },
   {
+    name: 'top',
+    usage: 'selkie top CONTAINER [DESCRIPTORS...]',
+    description: 'Show the processes of a container',
+    options: [bool('latest', 'l', 'the latest container')],
+    stopAtPositional: true,
+    minArgs: 1,
+    session: true,
+    async run(g, _o, [ref, ...descriptors]) {
+      const ctx = await engine(g);
+      const { topContainer } = await import('../../engine/top');
+      const rows = topContainer(ctx, ref, descriptors);
+      const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+      print(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n'));
+    },
+  },
+  {
+    name: 'stats',
+    usage: 'selkie stats [options] [CONTAINER...]',
+    description: 'Show resource usage of containers (needs cgroup v2 delegation)',
+    options: [bool('no-stream', undefined, 'print one sample and exit'), bool('all', 'a', 'all containers'), str('format', undefined, 'Go template'), bool('no-reset', undefined, 'do not clear the screen')],
+    async run() {
+      const { detectCgroups } = await import('../../engine/info');
+      const cg = detectCgroups();
+      throw new ExitError(
+        125,
+        `Error: stats need the containers' cgroups: ${cg.limitsUsable ? 'selkie does not place containers in cgroups yet' : cg.reason}`,
+      );
+    },
+  },
+  {
+    name: '__container-prune',
+    usage: 'selkie container prune [options]',
+    description: 'Remove all stopped containers',
+    options: [bool('force', 'f', 'do not ask for confirmation'), str('filter', undefined, 'filter: label, until', true)],
+    maxArgs: 0,
+    session: true,
+    async run(g, o) {
+      if (!o.force) {
+        const { confirm } = await import('../confirm');
+        if (!(await confirm('WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] '))) return 0;
+      }
+      const ctx = await engine(g);
+      const { effectiveStatus } = await import('../../engine/liveness');
+      const { containerFilter } = await import('../../engine/container-filter');
+      const { removeContainer } = await import('../../engine/remove');
+      const match = containerFilter(o.filter ?? []);
+      for (const rec of ctx.containers.list()) {
+        const st = effectiveStatus(rec);
+        if ((st !== 'exited' && st !== 'created') || !match(rec)) continue;
+        try {
+          await removeContainer(ctx, rec.id, false);
+          print(rec.id);
+        } catch (err) {
+          process.stderr.write(`Error: ${(err as Error).message}\n`);
+        }
+      }
+    },
+  },
+  {
     name: '__cleanup',
     usage: 'selkie container cleanup CONTAINER',
     description: 'Record a container\'s exit and release what it held (conmon runs this)',
@@ -254,5 +313,8 @@ export const groups: GroupTable = {
     unpause: { command: 'unpause' },
     rename: { command: 'rename' },
     cleanup: { command: '__cleanup' },
+    top: { command: 'top' },
+    stats: { command: 'stats' },
+    prune: { command: '__container-prune' },
   },
 };
