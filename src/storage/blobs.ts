@@ -177,7 +177,8 @@ export class BlobStore {
       return;
     }
     for (const n of names) {
-      const m = /^\.tmp-(\d+)-/.exec(n);
+      // streamed blobs (.tmp-PID-...) and small ones written by writeFileAtomic (HEX.PID.N.tmp)
+      const m = /^\.tmp-(\d+)-/.exec(n) ?? /^[0-9a-f]{64}\.(\d+)\.\d+\.tmp$/.exec(n);
       if (m && !existsSync(`/proc/${m[1]}`)) rmSync(join(this.dir, n), { force: true });
     }
   }
