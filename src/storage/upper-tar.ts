@@ -79,11 +79,19 @@ export function writeUpperTar(upper: string, out: string, opts: UpperTarOptions)
   const fd = fs.openSync(out, 'wx', 0o600);
   try {
     const sink = new Sink(fd);
-    const rootFd = native().openat2(AT_FDCWD, upper, DIR_FLAGS, 0, 0);
+    let rootFd: number | undefined;
     try {
-      new Walker(sink, opts).dir(rootFd, '', seconds(fs.statSync(procPath(rootFd), { bigint: true })));
-    } finally {
-      fs.closeSync(rootFd);
+      rootFd = native().openat2(AT_FDCWD, upper, DIR_FLAGS, 0, 0);
+    } catch (e) {
+      // A container that never ran has no upper directory yet: an empty layer.
+      if (errCode(e) !== 'ENOENT') throw e;
+    }
+    if (rootFd !== undefined) {
+      try {
+        new Walker(sink, opts).dir(rootFd, '', seconds(fs.statSync(procPath(rootFd), { bigint: true })));
+      } finally {
+        fs.closeSync(rootFd);
+      }
     }
     sink.write(TAR_END);
     sink.flush();

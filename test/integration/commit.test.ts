@@ -109,6 +109,16 @@ describe('commit', () => {
     expect(ok(['run', '--rm', id, 'sh', '-c', 'pwd; echo $FROM_RUN; cat /x'])).toBe('/tmp\nyes\nx\n');
   });
 
+  it('commits a container that was created but never started (an empty layer)', () => {
+    const id = ok(['create', '--name', 'it-commit-created', BASE, 'cat', '/data/a']).trim();
+    containers.push(id);
+    const image = 'localhost/it-commit-created:1';
+    images.push(image);
+    ok(['commit', '-q', 'it-commit-created', image]);
+    expect(JSON.parse(ok(['image', 'inspect', image]))[0].RootFS.Layers).toHaveLength(2);
+    expect(ok(['run', '--rm', image])).toBe('a');
+  });
+
   it('chains layers: a committed image\'s container commits on top, and a container commits twice', () => {
     run('it-commit-one', [BASE, 'sh', '-c', 'echo one > /one']);
     const one = 'localhost/it-commit-chain:1';

@@ -182,3 +182,13 @@ describe('writeUpperTar', () => {
     expect(() => writeUpperTar(upper, out, asRoot)).toThrow(/EEXIST/);
   });
 });
+
+describe('writeUpperTar without an upper directory', () => {
+  it('writes an empty layer for a container that never ran', async () => {
+    const out = join(dir, 'empty.tar');
+    const r = writeUpperTar(join(dir, 'never-made'), out, asRoot);
+    expect(fs.readFileSync(out)).toEqual(Buffer.alloc(1024));
+    expect(r.size).toBe(1024);
+    expect(await entriesOf(out)).toEqual([]);
+  });
+});
