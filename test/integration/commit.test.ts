@@ -177,7 +177,14 @@ describe('commit', () => {
     const format = selkie(['commit', '--format', 'v2s1', 'it-commit-bad']);
     expect(format.code).toBe(125);
     expect(format.stderr).toMatch(/unrecognized image type "v2s1"/);
+    // --userns=host can chown beyond the IDs a layer may hold (they belong to container blocks).
+    run('it-commit-highid', ['--userns=host', BASE, 'sh', '-c', 'touch /high && chown 100000:100000 /high']);
+    const high = selkie(['commit', 'it-commit-highid', 'localhost/it-commit-never:1']);
+    expect(high.code).toBe(125);
+    expect(high.stderr).toMatch(/cannot commit \/high: it is owned by 100000:100000 in the container, and image layers hold IDs 0 to 65535 only/);
     expect(ok(['images', '-q'])).toBe(before);
+    storeConsistent();
+    noLeftovers();
   });
 
   it('leaves nothing half-recorded when killed halfway, and everything works afterwards', async () => {
