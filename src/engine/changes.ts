@@ -1,43 +1,67 @@
-// --change instructions (import, and commit later): the Dockerfile
-// instructions that only alter an image's config.
+// --change instructions (import, commit): the Dockerfile instructions that
+// only alter an image's config.
 import { EngineError } from './errors';
+
+const DEFAULT_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+const INSTRUCTIONS = 'CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR';
+
+/** A JSON array of strings, or undefined when text is not one. */
+function jsonArray(text: string): string[] | undefined {
+  if (!text.startsWith('[')) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+  } catch {
+    /* not JSON: the caller's plain form */
+  }
+  return undefined;
+}
 
 /** JSON array form, or the shell form wrapped in /bin/sh -c. */
 function commandForm(text: string): string[] {
-  const t = text.trim();
-  if (t.startsWith('[')) {
-    try {
-      const v = JSON.parse(t) as unknown;
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
-    } catch {
-      /* fall through to the shell form */
-    }
-  }
-  return ['/bin/sh', '-c', t];
+  return jsonArray(text) ?? ['/bin/sh', '-c', text];
 }
 
 /** KEY=VALUE pairs (quotes allowed), or the legacy "KEY VALUE" form. */
 function pairs(text: string): [string, string][] {
-  const t = text.trim();
-  if (!t.includes('=')) {
-    const sp = t.search(/\s/);
-    if (sp < 0) throw new EngineError(`invalid instruction argument "${t}": expected KEY=VALUE`);
-    return [[t.slice(0, sp), t.slice(sp).trim()]];
+  if (!text.includes('=')) {
+    const sp = text.search(/\s/);
+    if (sp < 0) throw new EngineError(`invalid instruction argument "${text}": expected KEY=VALUE`);
+    return [[text.slice(0, sp), text.slice(sp).trim()]];
   }
   const out: [string, string][] = [];
   const re = /([^\s=]+)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/g;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(t))) out.push([m[1], m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? m[5] ?? '')]);
+  while ((m = re.exec(text))) out.push([m[1], m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? m[5] ?? '')]);
   return out;
 }
 
-export function parseChanges(changes: string[] = []): Record<string, unknown> {
-  const config: Record<string, unknown> = {};
+/** A copy of a map-valued config member (Docker writes null for empty ones). */
+function mapOf<T>(v: unknown): Record<string, T> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<string, T>) } : {};
+}
+
+function listOf(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? [...(v as string[])] : undefined;
+}
+
+/**
+ * Applies --change instructions on top of `base` (the `config` member of an
+ * image config) and returns the result; base itself is left alone.  ENV,
+ * LABEL, EXPOSE, VOLUME and ONBUILD add to what base has; the others replace.
+ */
+export function applyChanges(base: Record<string, unknown>, changes: string[] = []): Record<string, unknown> {
+  const config: Record<string, unknown> = { ...base };
   for (const change of changes) {
     const m = /^\s*(\w+)\s*(.*)$/s.exec(change);
-    if (!m) throw new EngineError(`invalid change "${change}"`);
-    const [, word, rest] = m;
-    switch (word.toUpperCase()) {
+    if (!m) throw new EngineError(`invalid change "${change}": expected an instruction (${INSTRUCTIONS}) and its argument`);
+    const word = m[1].toUpperCase();
+    const rest = m[2].trim();
+    if (!INSTRUCTIONS.split(', ').includes(word)) {
+      throw new EngineError(`invalid change "${change}": ${m[1]} is not one of ${INSTRUCTIONS}`);
+    }
+    if (rest === '') throw new EngineError(`invalid change "${change}": ${word} needs an argument`);
+    switch (word) {
       case 'CMD':
         config.Cmd = commandForm(rest);
         break;
@@ -45,16 +69,20 @@ export function parseChanges(changes: string[] = []): Record<string, unknown> {
         config.Entrypoint = commandForm(rest);
         break;
       case 'WORKDIR':
-        config.WorkingDir = rest.trim();
+        config.WorkingDir = rest;
         break;
       case 'USER':
-        config.User = rest.trim();
+        config.User = rest;
         break;
       case 'STOPSIGNAL':
-        config.StopSignal = rest.trim();
+        if (!/^(SIG)?[A-Z0-9+-]+$|^[0-9]+$/i.test(rest)) throw new EngineError(`invalid change "${change}": "${rest}" is not a signal`);
+        config.StopSignal = rest;
+        break;
+      case 'ONBUILD':
+        config.OnBuild = [...(listOf(config.OnBuild) ?? []), rest];
         break;
       case 'ENV': {
-        const env = (config.Env as string[] | undefined) ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+        const env = listOf(config.Env) ?? [...DEFAULT_ENV];
         for (const [k, v] of pairs(rest)) {
           const i = env.findIndex((e) => e.startsWith(`${k}=`));
           if (i >= 0) env[i] = `${k}=${v}`;
@@ -64,26 +92,32 @@ export function parseChanges(changes: string[] = []): Record<string, unknown> {
         break;
       }
       case 'LABEL': {
-        const labels = (config.Labels as Record<string, string> | undefined) ?? {};
+        const labels = mapOf<string>(config.Labels);
         for (const [k, v] of pairs(rest)) labels[k] = v;
         config.Labels = labels;
         break;
       }
       case 'EXPOSE': {
-        const ports = (config.ExposedPorts as Record<string, object> | undefined) ?? {};
-        for (const p of rest.trim().split(/\s+/)) ports[p.includes('/') ? p : `${p}/tcp`] = {};
+        const ports = mapOf<object>(config.ExposedPorts);
+        for (const p of rest.split(/\s+/)) {
+          if (!/^[0-9]+(-[0-9]+)?(\/(tcp|udp|sctp))?$/i.test(p)) throw new EngineError(`invalid change "${change}": "${p}" is not a port`);
+          ports[p.includes('/') ? p.toLowerCase() : `${p}/tcp`] = {};
+        }
         config.ExposedPorts = ports;
         break;
       }
       case 'VOLUME': {
-        const vols = (config.Volumes as Record<string, object> | undefined) ?? {};
-        for (const v of commandForm(rest)[0] === '/bin/sh' ? rest.trim().split(/\s+/) : commandForm(rest)) vols[v] = {};
+        const vols = mapOf<object>(config.Volumes);
+        for (const v of jsonArray(rest) ?? rest.split(/\s+/)) vols[v] = {};
         config.Volumes = vols;
         break;
       }
-      default:
-        throw new EngineError(`invalid change "${change}": ${word} is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR`);
     }
   }
   return config;
+}
+
+/** The changes alone (import: there is no base config). */
+export function parseChanges(changes: string[] = []): Record<string, unknown> {
+  return applyChanges({}, changes);
 }

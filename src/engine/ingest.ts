@@ -3,12 +3,16 @@
 // layer store (verified against the config's diffID), and the image recorded
 // with its manifest.  Anything already present is skipped, so a pull or load
 // killed halfway resumes where it stopped and never leaves a half image.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { digestOf, verifyingStream } from '../image/digest';
 import type { ImageConfig } from '../image/schema';
 import type { ImageRecord } from '../image/store';
 import { MEDIA, type BlobDescriptor } from '../image/types';
 import { IMAGE_ID_SPACE } from '../userns/mapping';
+import { readJsonIfExists, writeJsonAtomic } from '../state/atomic';
 import { withLock } from '../state/lock';
+import { randomHex } from '../state/random';
 import type { EngineContext } from './context';
 
 /** Layers may use container IDs 0..65535: larger ones would collide with container ID blocks. */
@@ -58,10 +62,79 @@ export async function ingestLayer(ctx: EngineContext, layer: IncomingLayer, diff
   return desc;
 }
 
-/** Clears what killed writers left (temporary files and directories of dead PIDs). */
+/** Clears what killed writers left (temporary files and directories of dead PIDs, and what their notes list). */
 export function sweepLeftovers(ctx: EngineContext): void {
   ctx.blobs.sweep();
-  withLock(ctx.layers.lockPath, () => ctx.layers.sweep());
+  withLock(ctx.layers.lockPath, () => {
+    ctx.layers.sweep();
+    sweepScratch(ctx);
+  });
+}
+
+/** Scratch entries in tmpDir are named "<what>-<pid>-...": those of a dead PID are leftovers. */
+const SCRATCH = /^[a-z]+-(\d+)-/;
+const NOTE = /^pending-\d+-[0-9a-f]+\.json$/;
+
+interface Pending {
+  blobs: string[];
+  layers: string[];
+}
+
+/**
+ * Notes in tmpDir, before storing them, the blobs and layers an operation is
+ * about to add.  A process killed before done() leaves its note behind, and
+ * the next sweepLeftovers removes what the note lists that no image uses:
+ * a killed commit leaves neither a half image nor unreferenced layers.
+ */
+export function notePending(ctx: EngineContext, what: Pending): { done(): void } {
+  const file = join(ctx.tmpDirReady(), `pending-${process.pid}-${randomHex(6)}.json`);
+  writeJsonAtomic(file, what, 0o600);
+  return { done: () => rmSync(file, { force: true }) };
+}
+
+function deadScratch(name: string): boolean {
+  const m = SCRATCH.exec(name);
+  return m !== null && !existsSync(`/proc/${m[1]}`);
+}
+
+/** With the storage lock held. */
+function sweepScratch(ctx: EngineContext): void {
+  let names: string[];
+  try {
+    names = readdirSync(ctx.tmpDir);
+  } catch {
+    return;
+  }
+  const dead: Pending[] = [];
+  const live: Pending[] = [];
+  for (const n of names.filter((x) => NOTE.test(x))) {
+    let note: Pending | undefined;
+    try {
+      note = readJsonIfExists<Pending>(join(ctx.tmpDir, n));
+    } catch {
+      note = undefined; // unreadable: nothing to act on
+    }
+    if (note && Array.isArray(note.blobs) && Array.isArray(note.layers)) (deadScratch(n) ? dead : live).push(note);
+  }
+  if (dead.length) {
+    // What a live note lists may be another process's work in progress.
+    const keep = new Set(live.flatMap((p) => [...p.blobs, ...p.layers]));
+    removeUnused(
+      ctx,
+      dead.flatMap((p) => p.blobs).filter((d) => !keep.has(d)),
+      dead.flatMap((p) => p.layers).filter((d) => !keep.has(d)),
+    );
+  }
+  for (const n of names) if (deadScratch(n)) rmSync(join(ctx.tmpDir, n), { recursive: true, force: true });
+}
+
+/** Removes those of the given blobs and layers that no image references (storage lock held). */
+function removeUnused(ctx: EngineContext, blobs: Iterable<string>, layers: Iterable<string>): void {
+  const images = ctx.images.list();
+  const usedLayers = new Set(images.flatMap((i) => i.layers));
+  const usedBlobs = new Set(images.flatMap((i) => [i.digest, `sha256:${i.id}`, ...(i.layerBlobs ?? []).map((b) => b.digest)]));
+  for (const d of layers) if (!usedLayers.has(d) && /^sha256:[0-9a-f]{64}$/.test(d)) ctx.layers.remove(d);
+  for (const d of blobs) if (!usedBlobs.has(d) && /^sha256:[0-9a-f]{64}$/.test(d)) ctx.blobs.remove(d);
 }
 
 /**
@@ -73,13 +146,7 @@ export async function rollbackOnFailure<T>(ctx: EngineContext, fn: (added: { blo
   try {
     return await fn(added);
   } catch (err) {
-    withLock(ctx.layers.lockPath, () => {
-      const images = ctx.images.list();
-      const usedLayers = new Set(images.flatMap((i) => i.layers));
-      const usedBlobs = new Set(images.flatMap((i) => [i.digest, `sha256:${i.id}`, ...(i.layerBlobs ?? []).map((b) => b.digest)]));
-      for (const d of added.layers) if (!usedLayers.has(d)) ctx.layers.remove(d);
-      for (const d of added.blobs) if (!usedBlobs.has(d)) ctx.blobs.remove(d);
-    });
+    withLock(ctx.layers.lockPath, () => removeUnused(ctx, added.blobs, added.layers));
     throw err;
   }
 }

@@ -204,7 +204,7 @@ export function inspectImage(ctx: EngineContext, rec: ImageRecord, config: Image
     RootFS: { Type: 'layers', Layers: rec.layers },
     Labels: config.config?.Labels ?? null,
     Annotations: {},
-    ManifestType: 'application/vnd.oci.image.manifest.v1+json',
+    ManifestType: rec.manifestMediaType ?? 'application/vnd.oci.image.manifest.v1+json',
     User: config.config?.User ?? '',
     History: config.history ?? [],
     NamesHistory: rec.names,

@@ -154,6 +154,20 @@ export class BlobStore {
     return (c as { value: T }).value;
   }
 
+  /**
+   * Moves a finished file (on the same filesystem) in as the blob `digest`,
+   * which the caller computed while writing it; no second copy of a large
+   * layer.  The file is removed when the blob is already here.
+   */
+  adopt(digest: string, file: string): void {
+    if (this.has(digest)) {
+      rmSync(file, { force: true });
+      return;
+    }
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    renameSync(file, this.path(digest));
+  }
+
   /** Removes temporary files of writers that died (their PID is gone). */
   sweep(): void {
     let names: string[];
@@ -163,7 +177,8 @@ export class BlobStore {
       return;
     }
     for (const n of names) {
-      const m = /^\.tmp-(\d+)-/.exec(n);
+      // streamed blobs (.tmp-PID-...) and small ones written by writeFileAtomic (HEX.PID.N.tmp)
+      const m = /^\.tmp-(\d+)-/.exec(n) ?? /^[0-9a-f]{64}\.(\d+)\.\d+\.tmp$/.exec(n);
       if (m && !existsSync(`/proc/${m[1]}`)) rmSync(join(this.dir, n), { force: true });
     }
   }

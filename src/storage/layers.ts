@@ -103,7 +103,8 @@ export class LayerStore {
   sweep(): void {
     if (!existsSync(this.dir)) return;
     for (const name of readdirSync(this.dir)) {
-      const tmp = /^tmp-(\d+)-/.exec(name);
+      // extraction directories (tmp-PID-...) and metadata being written (HEX.json.PID.N.tmp)
+      const tmp = /^tmp-(\d+)-/.exec(name) ?? /^[0-9a-f]{64}\.json\.(\d+)\.\d+\.tmp$/.exec(name);
       if (tmp) {
         if (!existsSync(`/proc/${tmp[1]}`)) rmSync(join(this.dir, name), { recursive: true, force: true });
       } else if (/^[0-9a-f]{64}$/.test(name) && !existsSync(join(this.dir, `${name}.json`))) {
