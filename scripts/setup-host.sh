@@ -46,8 +46,26 @@ if ! id "$TEST_USER" >/dev/null 2>&1; then
   useradd -m -s /bin/bash "$TEST_USER"
 fi
 uid=$(id -u "$TEST_USER")
+# A range given earlier (by useradd, or an older version of this script) that
+# is too small is replaced; the user's session namespace, mapped from the old
+# range, is ended so that the next selkie command maps the new one.
+resized=0
 for f in /etc/subuid /etc/subgid; do
   touch "$f"
+  have=$(awk -F: -v u="$TEST_USER" '$1 == u {s += $3} END {print s + 0}' "$f")
+  if [ "$have" -gt 0 ] && [ "$have" -lt "$SUBID_COUNT" ]; then
+    sed -i "/^$TEST_USER:/d" "$f"
+    resized=1
+  fi
+done
+if [ "$resized" -eq 1 ]; then
+  pkill -KILL -u "$TEST_USER" 2>/dev/null || true
+  rm -f "/run/user/$uid/selkie/pause.pid"
+  # Stores written under the old mapping hold files of IDs that now mean others.
+  home=$(getent passwd "$TEST_USER" | cut -d: -f6)
+  rm -rf "$home"/.selkie-test-data* "$home"/.local/share/selkie
+fi
+for f in /etc/subuid /etc/subgid; do
   if ! grep -q "^$TEST_USER:" "$f"; then
     # Start above every range already handed out.
     start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' /etc/subuid /etc/subgid)
