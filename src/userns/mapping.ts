@@ -103,3 +103,10 @@ export function toSessionId(entries: MapEntry[] | undefined, id: number): number
   for (const e of entries) if (id >= e.inner && id < e.inner + e.count) return e.outer + (id - e.inner);
   return undefined;
 }
+
+/** Maps an S ID back to the container ID it stands for, or undefined when the container does not see it. */
+export function fromSessionId(entries: MapEntry[] | undefined, id: number): number | undefined {
+  if (!entries) return id;
+  for (const e of entries) if (id >= e.outer && id < e.outer + e.count) return e.inner + (id - e.outer);
+  return undefined;
+}
