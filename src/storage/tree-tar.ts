@@ -44,6 +44,13 @@ export async function* tarEntries(input: NodeJS.ReadableStream): AsyncGenerator<
 /** Writes the entries to out as a tar stream (PAX headers where a name or link target needs them). */
 export async function packTree(entries: AsyncIterable<TreeEntry>, out: NodeJS.WritableStream): Promise<void> {
   const pack = tarPack();
+  // A reader that went away (EPIPE) is the error to report, not what it did to the packer.
+  let outErr: Error | undefined;
+  const onError = (e: Error) => {
+    outErr ??= e;
+    pack.destroy(e);
+  };
+  out.on('error', onError);
   const pump = (async () => {
     for await (const chunk of pack as unknown as AsyncIterable<Buffer>) {
       if (!out.write(chunk)) await once(out as unknown as NodeJS.EventEmitter, 'drain');
@@ -56,6 +63,7 @@ export async function packTree(entries: AsyncIterable<TreeEntry>, out: NodeJS.Wr
       const h = { ...header, pax: (header.linkname?.length ?? 0) > 100 ? {} : undefined } as Partial<Header> & { name: string };
       await new Promise<void>((resolve, reject) => {
         const w = pack.entry(h, (err?: Error | null) => (err ? reject(err) : resolve()));
+        w.on('error', reject); // the packer destroyed under it
         if (!body) return;
         (async () => {
           for await (const chunk of body) if (!w.write(chunk)) await once(w as unknown as NodeJS.EventEmitter, 'drain');
@@ -67,10 +75,12 @@ export async function packTree(entries: AsyncIterable<TreeEntry>, out: NodeJS.Wr
       });
     }
     pack.finalize();
+    await pump;
   } catch (e) {
     pack.destroy(e as Error);
-    await pump.catch(() => undefined);
-    throw e;
+    const pumpErr = await pump.then(() => undefined, (x: unknown) => x);
+    throw outErr ?? pumpErr ?? e;
+  } finally {
+    out.removeListener('error', onError);
   }
-  await pump;
 }
