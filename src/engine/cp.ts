@@ -68,10 +68,10 @@ async function copyToContainer(ctx: EngineContext, rec: ContainerRecord, src: Ho
           const x = { owner: owner(rec, rootfs, opts.archive), overwrite: opts.overwrite };
           if (from?.exists && hp) {
             await copyTree(from, hp, to, { path: to.path, suffix: dp.suffix }, destArg, where, x);
-          } else if (to.exists && to.st.isDirectory()) {
-            await extractTree(stdinEntries(opts.stdin), to.fd, { ...x, where: to.path });
           } else {
-            checkStreamDest({ exists: to.exists, isDir: false });
+            // a tar stream on stdin
+            checkStreamDest({ exists: to.exists, isDir: to.exists && to.st.isDirectory() });
+            if (to.exists) await extractTree(stdinEntries(opts.stdin), to.fd, { ...x, where: to.path });
           }
         } finally {
           release(to);
