@@ -255,6 +255,9 @@ describe('symlinks planted in the container', () => {
       ].join('; '),
     );
   });
+  afterAll(() => {
+    selkie(['rm', '-f', 'cp-evil']);
+  });
   const hostUntouched = () => {
     expect(readdirSync(markerDir)).toEqual(['marker']);
     expect(readFileSync(marker, 'utf8')).toBe('HOST ONLY\n');
