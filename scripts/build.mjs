@@ -4,7 +4,7 @@
 // Two bundles, each started from V8's code cache (scripts/boot.cjs):
 //  - selkie-main.js: the CLI and everything the frequent commands need;
 //  - selkie-extra.js: the modules below and what they import (zod, undici,
-//    tar-stream, ...), which only pull, push, load, import, save, commit use.
+//    tar-stream, ...), which only pull, push, load, import, save, commit, cp use.
 // The main bundle reaches an extra module through a stub that asks the boot
 // loader for the extra bundle on first use.
 import { build } from 'esbuild';
@@ -20,6 +20,7 @@ const EXTRA = [
   'engine/push.ts',
   'engine/ingest.ts',
   'engine/commit.ts',
+  'engine/cp.ts',
   'image/archive.ts',
   'image/schema.ts',
   'image/digest.ts',

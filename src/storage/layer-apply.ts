@@ -12,13 +12,7 @@ import * as fs from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
-import {
-  AT_FDCWD,
-  native,
-  RESOLVE_BENEATH,
-  RESOLVE_NO_MAGICLINKS,
-  RESOLVE_NO_SYMLINKS,
-} from '../native/index';
+import { AT_FDCWD, native } from '../native/index';
 import {
   checkDevice,
   checkHeaderOnly,
@@ -33,6 +27,7 @@ import {
   type EntryMeta,
   type TarHeader,
 } from './tar-entry';
+import { BENEATH, DIR_FLAGS, errCode, lstatOrNull, O_NOFOLLOW, procPath, removeTree } from './safe-tree';
 
 export { LayerError } from './tar-entry';
 
@@ -50,14 +45,10 @@ export interface ApplyResult {
   size: number;
 }
 
-const O_PATH = 0o10000000;
-const O_DIRECTORY = 0o200000;
-const O_NOFOLLOW = 0o400000;
 const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
-const RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-const DIR_FLAGS = O_PATH | O_DIRECTORY;
+const RESOLVE = BENEATH;
 
 /** Applies an uncompressed tar stream to dest, an existing EMPTY directory owned by this layer alone. */
 export async function applyLayer(
@@ -182,14 +173,6 @@ interface DirMeta {
 interface Options {
   ignoreChownErrors: boolean;
   maxId: number;
-}
-
-function procPath(fd: number, base?: string): string {
-  return base === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${base}`;
-}
-
-function errCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | null)?.code;
 }
 
 function closeFd(fd: number): void {
@@ -583,32 +566,8 @@ async function drain(body: AsyncIterable<Buffer>): Promise<void> {
   }
 }
 
-function lstatOrNull(p: string): fs.Stats | null {
-  try {
-    return fs.lstatSync(p);
-  } catch (e) {
-    if (errCode(e) === 'ENOENT') return null;
-    throw e;
-  }
-}
-
 function isSymlink(p: string): boolean {
   return lstatOrNull(p)?.isSymbolicLink() ?? false;
-}
-
-/** Removes the tree at dirFd/base without following any symlink. */
-function removeTree(dirFd: number, base: string): void {
-  const fd = native().openat2(dirFd, base, DIR_FLAGS, 0, RESOLVE);
-  try {
-    for (const child of fs.readdirSync(procPath(fd))) {
-      const cp = procPath(fd, child);
-      if (fs.lstatSync(cp).isDirectory()) removeTree(fd, child);
-      else fs.unlinkSync(cp);
-    }
-  } finally {
-    closeFd(fd);
-  }
-  fs.rmdirSync(procPath(dirFd, base));
 }
 
 // ---------------------------------------------------------------------------
