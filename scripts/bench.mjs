@@ -41,9 +41,17 @@ function have(cmd) {
 }
 
 // ---- fixtures --------------------------------------------------------------
+// IMG is busybox as images like docker.io/library/busybox are: every file
+// root's.  IMG_OWNERS has files of several owners (0, 33, 1000), which
+// need fuse-overlayfs to show right inside a container's own ID block.
 const archive = join(work, 'busybox.tar');
-await writeDockerArchive(archive, { repoTag: IMG });
+const rootOwned = busyboxEntries().map((e) => ({ ...e, uid: 0, gid: 0 }));
+await writeDockerArchive(archive, { repoTag: IMG, layers: [rootOwned] });
 sh(selkie, ['load', '-i', archive]);
+const IMG_OWNERS = 'localhost/bench-busybox-owners:latest';
+const archiveOwners = join(work, 'busybox-owners.tar');
+await writeDockerArchive(archiveOwners, { repoTag: IMG_OWNERS });
+sh(selkie, ['load', '-i', archiveOwners]);
 
 // An equivalent prepared bundle for bare crun: the same busybox files as a
 // plain directory, and the spec selkie itself writes, minus what only makes
@@ -73,8 +81,9 @@ writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
 const crunRoot = join(work, 'crun-state');
 
 const peers = [
-  { name: 'selkie run --rm (default: own userns, fuse-overlayfs)', cmd: selkie, args: ['run', '--rm', IMG, 'true'] },
+  { name: 'selkie run --rm (own userns; root-owned image: overlay)', cmd: selkie, args: ['run', '--rm', IMG, 'true'] },
   { name: 'selkie run --rm --userns=host (kernel overlay)', cmd: selkie, args: ['run', '--rm', '--userns=host', IMG, 'true'] },
+  { name: 'selkie run --rm (own userns; several owners: fuse-overlayfs)', cmd: selkie, args: ['run', '--rm', IMG_OWNERS, 'true'] },
   { name: 'crun run (bare, prepared bundle)', cmd: 'crun', args: ['--cgroup-manager=disabled', `--root=${crunRoot}`, 'run', `--bundle=${bundle}`, 'bench-crun'] },
 ];
 if (have('podman') && !process.env.BENCH_NO_PODMAN) {
@@ -109,15 +118,84 @@ for (const p of peers) {
   p.s = stats(p.times);
   console.log(`${p.name.padEnd(58)} ${fmt(p.s.median)} ${fmt(p.s.p10)} ${fmt(p.s.p90)} ${fmt(p.s.min)} ${fmt(p.s.max)}`);
 }
-const crun = peers[2].s.median;
-const podman = peers[3]?.s.median;
+const crun = peers.find((p) => p.cmd === 'crun').s.median;
+const podman = peers.find((p) => p.cmd === 'podman')?.s.median;
 console.log('\nratios of medians:');
-for (const p of peers.slice(0, 2)) {
+for (const p of peers.filter((x) => x.cmd === selkie)) {
   const parts = [`${(p.s.median / crun).toFixed(2)}x bare crun (target <= 5)`];
   if (podman) parts.push(`${(p.s.median / podman).toFixed(2)}x podman (target <= 0.33)`);
   console.log(`  ${p.name}: ${parts.join(', ')}`);
 }
-sh(selkie, ['rmi', '-f', IMG]);
+
+// ---- detached containers: monitor memory, exec ------------------------------
+// Resident memory each idle detached container adds outside itself (its
+// monitor and any helper: conmon here, for both engines), and `exec C true`.
+if (!process.env.BENCH_NO_DETACHED) {
+  const N = 5;
+  const usePodman = have('podman') && !process.env.BENCH_NO_PODMAN;
+  /** VmRSS and PSS (shared pages split among their users) of a process, in KiB. */
+  const memOf = (pid) => {
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    let pss = 0;
+    try {
+      pss = Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* no smaps_rollup */
+    }
+    return { rss, pss };
+  };
+  const engines = [{ name: 'selkie', cmd: selkie, run: ['run', '-d'] }];
+  if (usePodman) engines.push({ name: 'podman', cmd: 'podman', run: ['run', '-d', '--network', 'none'] });
+  const mem = {};
+  for (const e of engines) {
+    const names = Array.from({ length: N }, (_, i) => `bench-idle-${i}`);
+    for (const n of names) spawnSync(e.cmd, ['rm', '-f', n], { stdio: 'ignore' });
+    for (const n of names) sh(e.cmd, [...e.run, '--name', n, IMG, 'sleep', '1000']);
+    spawnSync('sleep', ['1']);
+    let rss = 0;
+    let pss = 0;
+    for (const n of names) {
+      const pid = Number(sh(e.cmd, ['inspect', '-f', '{{.State.ConmonPid}}', n]).trim());
+      const m = memOf(pid);
+      rss += m.rss;
+      pss += m.pss;
+    }
+    mem[e.name] = { rss: rss / N, pss: pss / N };
+    for (const n of names) sh(e.cmd, ['rm', '-f', n]);
+  }
+  // exec: interleaved, one running container each.
+  const execPeers = [];
+  for (const e of engines) {
+    spawnSync(e.cmd, ['rm', '-f', 'bench-exec'], { stdio: 'ignore' });
+    sh(e.cmd, [...e.run, '--name', 'bench-exec', IMG, 'sleep', '1000']);
+    execPeers.push({ name: `${e.name} exec CONTAINER true`, cmd: e.cmd, args: ['exec', 'bench-exec', 'true'], times: [] });
+  }
+  for (const p of execPeers) for (let i = 0; i < 3; i++) sh(p.cmd, p.args);
+  for (let i = 0; i < RUNS; i++) {
+    for (const p of execPeers) {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(p.cmd, p.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      p.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (r.status !== 0) throw new Error(`${p.name} failed: ${r.stderr}`);
+    }
+  }
+  for (const e of engines) spawnSync(e.cmd, ['rm', '-f', 'bench-exec'], { stdio: 'ignore' });
+  console.log(`\ndetached containers: memory of each idle container's monitor (mean of ${N}, KiB)\n`);
+  console.log(`${'engine'.padEnd(58)} ${'RSS'.padStart(7)} ${'PSS'.padStart(7)}`);
+  for (const [name, m] of Object.entries(mem)) console.log(`${name.padEnd(58)} ${fmt(m.rss)} ${fmt(m.pss)}`);
+  console.log(`\nexec: ${RUNS} runs each, interleaved (ms)\n`);
+  console.log(`${'peer'.padEnd(58)} ${'median'.padStart(7)} ${'p10'.padStart(7)} ${'p90'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}`);
+  for (const p of execPeers) {
+    p.s = stats(p.times);
+    console.log(`${p.name.padEnd(58)} ${fmt(p.s.median)} ${fmt(p.s.p10)} ${fmt(p.s.p90)} ${fmt(p.s.min)} ${fmt(p.s.max)}`);
+  }
+  if (mem.podman) {
+    console.log('\nratios:');
+    console.log(`  monitor memory per idle container: RSS ${(mem.selkie.rss / mem.podman.rss).toFixed(2)}x, PSS ${(mem.selkie.pss / mem.podman.pss).toFixed(2)}x podman (target <= 1)`);
+    console.log(`  exec: ${(execPeers[0].s.median / execPeers[1].s.median).toFixed(2)}x podman exec (target <= 0.5)`);
+  }
+}
+sh(selkie, ['rmi', '-f', IMG, IMG_OWNERS]);
 
 // ---- pull --------------------------------------------------------------------
 // A 5-layer image of ~100 MB (incompressible) in a registry on 127.0.0.1,

@@ -3,7 +3,7 @@
 // carry out --rm or the restart policy.  conmon runs this as its exit
 // command (`selkie container cleanup ID`), and so does any selkie process
 // that finds a dead container first: it is idempotent under the store lock.
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { forceDelete } from '../runtime/crun';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
@@ -69,8 +69,10 @@ export async function cleanupContainer(ctx: EngineContext, id: string, opts: { f
   let restart = false;
   const rec = ctx.containers.update(id, (r) => {
     if (r.state.status !== 'running' && r.state.status !== 'stopping') return;
-    // conmon runs us as it exits: then only the container's own process counts.
-    if (opts.fromMonitor ? initAlive(r) : isActive(r)) return;
+    // When conmon runs us as it exits, or has written the exit file, the
+    // container's process has ended: only that process counts, not conmon.
+    const ended = opts.fromMonitor || existsSync(exitFile(ctx, id));
+    if (ended ? initAlive(r) : isActive(r)) return;
     // No exit file: conmon was killed before the container ended; the code is unknown.
     exitCode = readExitCode(exitFile(ctx, id)) ?? -1;
     forceDelete(ctx.runtimeRoot, id);

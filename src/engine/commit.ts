@@ -25,7 +25,7 @@ import { randomHex } from '../state/random';
 import { writeUpperTar } from '../storage/upper-tar';
 import { IMAGE_ID_SPACE, upperIdToContainer } from '../userns/mapping';
 import { applyChanges } from './changes';
-import { containerPaths, mappingOf } from './container-mount';
+import { containerDriver, containerPaths, mappingOf } from './container-mount';
 import type { EngineContext } from './context';
 import { EngineError, NotFoundError } from './errors';
 import { ingestImage, LAYER_OPTS, notePending, rollbackOnFailure, sweepLeftovers } from './ingest';
@@ -129,9 +129,10 @@ export function commitConfig(
 /** The owner translation for the container's upper layer, refusing IDs no image layer may hold. */
 function ownerMapper(rec: ContainerRecord) {
   const m = mappingOf(rec);
+  const driver = containerDriver(rec);
   return (uid: number, gid: number, path: string) => {
-    const u = upperIdToContainer(m.uid, uid);
-    const g = upperIdToContainer(m.gid, gid);
+    const u = upperIdToContainer(m.uid, uid, driver);
+    const g = upperIdToContainer(m.gid, gid, driver);
     if (u === undefined || g === undefined || u >= IMAGE_ID_SPACE || g >= IMAGE_ID_SPACE) {
       throw new EngineError(
         `cannot commit /${path}: it is owned by ${u ?? `unmapped ${uid}`}:${g ?? `unmapped ${gid}`} in the container, ` +

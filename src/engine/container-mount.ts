@@ -26,10 +26,24 @@ export function mappingOf(rec: ContainerRecord): ContainerMapping {
   return containerMapping(rec.userns.mode, rec.userns.block, hostIds());
 }
 
-/** The driver a container's root is mounted with (decided by its mapping). */
+/**
+ * The driver a container's root is mounted with: decided at create and kept,
+ * since the IDs in its upper layer depend on it (records from before that
+ * decision: by the mapping alone).
+ */
 export function containerDriver(rec: ContainerRecord): MountDriver {
-  const m = mappingOf(rec);
-  return driverFor({ uidMap: m.uid });
+  return rec.storage?.driver ?? driverFor({ uidMap: mappingOf(rec).uid });
+}
+
+/**
+ * The driver for a new container.  fuse-overlayfs shifts the layers' owners
+ * into the container's ID block; an image whose files all belong to root
+ * needs no shifting when the container's root is S's root (the default
+ * mapping), so kernel overlay serves it, without a FUSE daemon per container.
+ */
+export function chooseDriver(mode: ContainerRecord['userns']['mode'], layersRootOwned: boolean): MountDriver {
+  if (mode === 'host') return 'overlay';
+  return mode === 'private' && layersRootOwned ? 'overlay' : 'fuse-overlayfs';
 }
 
 /** Mounts the container's root at containerPaths().rootfs (the run directory is created 0711). */
@@ -40,6 +54,7 @@ export function mountContainer(ctx: EngineContext, rec: ContainerRecord): Contai
   mkdirSync(ctx.runDir(rec.id), { recursive: true, mode: 0o711 });
   mkdirSync(ctx.emptyLayer, { recursive: true, mode: 0o755 });
   const mapping = mappingOf(rec);
+  const fuse = containerDriver(rec) === 'fuse-overlayfs';
   mountRootfs(
     {
       lowers: [...rec.image.layers].reverse().map((d) => d.slice(7)),
@@ -47,8 +62,8 @@ export function mountContainer(ctx: EngineContext, rec: ContainerRecord): Contai
       upper: p.upper,
       work: p.work,
       target: p.rootfs,
-      uidMap: mapping.uid,
-      gidMap: mapping.gid,
+      uidMap: fuse ? mapping.uid : undefined,
+      gidMap: fuse ? mapping.gid : undefined,
     },
     ctx.emptyLayer,
   );

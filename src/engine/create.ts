@@ -10,6 +10,7 @@ import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { requireImage } from './images';
 import { detectCgroups } from './info';
+import { chooseDriver } from './container-mount';
 import { parseSize } from './log-config';
 import { normalizeSignal, SignalError } from '../runtime/signals';
 import { healthConfig, parseAddHost, parseDevice, parseResources, parseRestart, parseTmpfs, parseUlimit, type HealthFlags } from './run-options';
@@ -279,6 +280,7 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
       image: { id: image.id, name: image.names[0] ?? image.id, layers: image.layers },
       config: { ...config, hostname: config.hostname || id.slice(0, 12) },
       userns: { mode, ...(block !== undefined ? { block } : {}) },
+      storage: { driver: chooseDriver(mode, image.layers.every((l) => ctx.layers.get(l)?.rootOwned === true)) },
       autoRemove: opts.rm,
       state: { status: 'created' },
     };

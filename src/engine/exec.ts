@@ -117,7 +117,13 @@ function relayTerminal(master: number): { stop: () => void; drained: Promise<voi
 }
 
 export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOptions): Promise<number> {
-  const rec = requireContainer(ctx, ref);
+  let rec;
+  try {
+    rec = requireContainer(ctx, ref);
+  } catch (err) {
+    // Podman: 125 for exec (rm alone answers 1 for a missing container).
+    throw new EngineError((err as Error).message, 125);
+  }
   if (effectiveStatus(rec) !== 'running') {
     throw new EngineError('can only create exec sessions on running containers: container state improper');
   }
@@ -145,7 +151,9 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   };
   try {
     const child = spawn(RUNTIME, args, {
-      stdio: [o.interactive && !o.tty && !o.detach ? 'inherit' : 'ignore', o.tty ? 'ignore' : 'inherit', 'inherit'],
+      // Detached, the process keeps what crun gives it: nothing of ours, or
+      // whoever reads our output would wait for it to end.
+      stdio: o.detach ? 'ignore' : [o.interactive && !o.tty ? 'inherit' : 'ignore', o.tty ? 'ignore' : 'inherit', 'inherit'],
     });
     const exited = new Promise<number>((resolve) => {
       child.on('error', () => resolve(125));

@@ -4,18 +4,18 @@ import { join } from 'node:path';
 import type { ImageConfig } from '../image/schema';
 import type { ImageRecord } from '../image/store';
 import type { ContainerRecord } from '../state/containers';
-import { driverFor } from '../storage/mount';
 import { containerMapping } from '../userns/mapping';
 import { hostIds } from '../config/paths';
 import { resolveCapabilities } from '../runtime/security';
 import type { EngineContext } from './context';
 import { containerPid, effectiveStatus } from './liveness';
+import { containerDriver } from './container-mount';
 import { logPathOf } from './log-config';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function containerStorageDriver(rec: ContainerRecord): string {
-  return driverFor({ uidMap: containerMapping(rec.userns.mode, rec.userns.block, hostIds()).uid });
+  return containerDriver(rec);
 }
 
 export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Record<string, unknown> {

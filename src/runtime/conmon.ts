@@ -56,7 +56,9 @@ export function conmonArgs(o: ConmonOptions): string[] {
     args.push('-l', 'none:');
   }
   if (o.terminal) args.push('-t');
-  if (o.stdin) args.push('-i');
+  // A client that detaches (or goes away) must not close the container's
+  // stdin: the next `attach` types into it again (Podman's default too).
+  if (o.stdin) args.push('-i', '--leave-stdin-open');
   for (const a of o.runtimeArgs) args.push('--runtime-arg', a);
   const [cmd, ...rest] = o.exitCommand;
   if (cmd) {

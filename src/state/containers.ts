@@ -98,6 +98,8 @@ export interface ContainerRecord {
   image: { id: string; name: string; layers: string[] };
   config: ContainerConfig;
   userns: { mode: UsernsMode; block?: number };
+  /** how its root is mounted (the IDs in its upper layer depend on it) */
+  storage?: { driver: 'overlay' | 'fuse-overlayfs' };
   autoRemove: boolean;
   state: ContainerState;
 }

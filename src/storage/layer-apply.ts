@@ -43,6 +43,8 @@ export interface ApplyResult {
   diffID: string;
   /** Sum of regular file sizes. */
   size: number;
+  /** every entry is owned by 0:0 (such a layer needs no ID shifting to show right) */
+  rootOwned: boolean;
 }
 
 const S_IFIFO = 0o010000;
@@ -64,7 +66,7 @@ export async function applyLayer(
     const hash = createHash('sha256');
     await extractInto(tar, hash, applier);
     applier.finish();
-    return { diffID: `sha256:${hash.digest('hex')}`, size: applier.size };
+    return { diffID: `sha256:${hash.digest('hex')}`, size: applier.size, rootOwned: applier.rootOwned };
   } finally {
     fs.closeSync(rootFd);
   }
@@ -181,6 +183,7 @@ function closeFd(fd: number): void {
 
 class Applier {
   size = 0;
+  rootOwned = true;
   /** Directory modes and times, applied after all entries so children do not disturb them. */
   private readonly dirs = new Map<string, DirMeta>();
 
@@ -474,6 +477,7 @@ class Applier {
   // --- metadata ------------------------------------------------------------
 
   private chown(entry: string, fn: () => void, uid: number, gid: number): void {
+    if (uid !== 0 || gid !== 0) this.rootOwned = false;
     try {
       fn();
     } catch (e) {

@@ -14,6 +14,8 @@ export interface LayerInfo {
   diffID: string;
   size: number;
   created: string;
+  /** every file is owned by 0:0: absent on layers stored before this was recorded */
+  rootOwned?: boolean;
 }
 
 function hexOf(digest: string): string {
@@ -66,7 +68,7 @@ export class LayerStore {
       if (expectDiffID && result.diffID !== expectDiffID) {
         throw new Error(`layer diffID mismatch: the image config says ${expectDiffID}, the layer's content is ${result.diffID}`);
       }
-      const info: LayerInfo = { diffID: result.diffID, size: result.size, created: new Date().toISOString() };
+      const info: LayerInfo = { diffID: result.diffID, size: result.size, created: new Date().toISOString(), rootOwned: result.rootOwned };
       return withLock(this.lockPath, () => {
         const existing = this.get(result.diffID);
         if (existing) {

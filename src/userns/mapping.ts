@@ -123,8 +123,11 @@ export function fromSessionId(entries: MapEntry[] | undefined, id: number): numb
  * container chowns to 33 is stored as 33, its root's files as 0.  undefined:
  * fuse-overlayfs shows the file as its overflow ID, i.e. nobody in particular.
  */
-export function upperIdToContainer(entries: MapEntry[] | undefined, onDisk: number): number | undefined {
+export function upperIdToContainer(entries: MapEntry[] | undefined, onDisk: number, driver: 'overlay' | 'fuse-overlayfs' = 'fuse-overlayfs'): number | undefined {
   if (!entries) return onDisk;
+  // Kernel overlay under a container mapping (an image of root-owned files
+  // only): the upper layer holds the writers' S IDs, mapped back directly.
+  if (driver === 'overlay') return fromSessionId(entries, onDisk);
   const presented = toSessionId(entries, onDisk);
   return presented === undefined ? undefined : fromSessionId(entries, presented);
 }

@@ -151,7 +151,7 @@ describe('terminals', () => {
     expect(r.ok, r.output).toBe(true);
     expect(r.status).toBe(0);
     expect(inspect('tty2', '{{.State.Status}}')).toBe('running');
-    const back = pty([['send', 'echo back $((1+1))\r'], ['expect', 'back 2'], ['send', 'exit 3\r']], [SELKIE, 'attach', 'tty2']);
+    const back = pty([['sleep', 1], ['send', 'echo back $((1+1))\r'], ['expect', 'back 2'], ['send', 'exit 3\r']], [SELKIE, 'attach', 'tty2']);
     expect(back.ok, back.output).toBe(true);
     expect(back.status).toBe(3);
     expect(inspect('tty2', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 3');
@@ -240,23 +240,27 @@ describe('crashes and concurrency', () => {
   it('a selkie killed in the middle of run -d or stop leaves state that ps, rm -f and a new run handle', async () => {
     for (const delay of [40, 120, 300]) {
       const child = spawn(SELKIE, ['run', '-d', '--name', `half${delay}`, IMG, 'sleep', '1000'], { stdio: 'ignore' });
+      const closed = new Promise((r) => child.on('close', r));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('close', r));
+      await closed;
     }
     ok(['run', '-d', '--name', 'tostop', IMG, 'sleep', '1000']);
     const stopper = spawn(SELKIE, ['stop', '-t', '5', 'tostop'], { stdio: 'ignore' });
+    const stopped = new Promise((r) => stopper.on('close', r));
     await new Promise((r) => setTimeout(r, 300));
     stopper.kill('SIGKILL');
-    await new Promise((r) => stopper.on('close', r));
-    const ps = selkie(['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+    await stopped;
+    const ps = selkie(['ps', '-a', '--no-trunc', '--format', '{{.Names}} {{.ID}}']);
     expect(ps.code).toBe(0);
+    const ids = ps.stdout.split('\n').filter((l) => /^(half|tostop)/.test(l)).map((l) => l.split(' ')[1]);
+    expect(ids.length).toBeGreaterThan(0);
     for (const name of ['half40', 'half120', 'half300', 'tostop']) {
       if (selkie(['container', 'exists', name]).code === 0) ok(['rm', '-f', name]);
     }
     expect(ok(['ps', '-a', '--format', '{{.Names}}']).split('\n').filter((n) => /^half|^tostop/.test(n))).toEqual([]);
     // Nothing of them is still running or mounted.
-    expect(sessionMounts().filter((m) => m.includes(join('selkie', 'containers')))).toEqual([]);
+    expect(sessionMounts().filter((m) => ids.some((id) => m.includes(id)))).toEqual([]);
     expect(ok(['run', '--rm', IMG, 'echo', 'fine'])).toBe('fine\n');
     ok(['run', '-d', '--name', 'half40', IMG, 'true']);
     ok(['rm', '-f', 'half40']);

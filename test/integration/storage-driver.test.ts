@@ -1,0 +1,47 @@
+// Which driver mounts a container's root: kernel overlay for an image whose
+// files all belong to root (no ID shifting needed under the default mapping),
+// fuse-overlayfs when owners must be shifted into the container's block.
+// Either way, owners inside the container and in a commit are the container's.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { busyboxEntries } from '../../scripts/fixtures.mjs';
+import { ensureBusybox, loadDockerArchive, ok } from './helpers';
+
+const ROOT_IMG = 'localhost/itest-rootowned:1';
+let OWNERS_IMG: string;
+
+beforeAll(async () => {
+  OWNERS_IMG = await ensureBusybox();
+  const entries = busyboxEntries().map((e: { uid?: number; gid?: number }) => ({ ...e, uid: 0, gid: 0 }));
+  const r = await loadDockerArchive(ROOT_IMG, [entries]);
+  if (r.code !== 0) throw new Error(r.stderr);
+});
+
+const driver = (name: string) => ok(['inspect', '-f', '{{.Driver}}', name]).trim();
+
+describe('storage driver per container', () => {
+  it('uses kernel overlay for a root-owned image, fuse-overlayfs for several owners, under the default mapping', () => {
+    ok(['create', '--name', 'drv-root', ROOT_IMG, 'true']);
+    ok(['create', '--name', 'drv-owners', OWNERS_IMG, 'true']);
+    ok(['create', '--name', 'drv-auto', '--userns=auto', ROOT_IMG, 'true']);
+    expect(driver('drv-root')).toBe('overlay');
+    expect(driver('drv-owners')).toBe('fuse-overlayfs');
+    // auto: the container's root is not S's root, so root's files need shifting.
+    expect(driver('drv-auto')).toBe('fuse-overlayfs');
+    ok(['rm', 'drv-root', 'drv-owners', 'drv-auto']);
+  });
+
+  it('kernel overlay under a private block: owners right inside, isolated writes, and a commit keeps container IDs', () => {
+    const out = ok([
+      'run', '--name', 'drv-write', ROOT_IMG, 'sh', '-c',
+      'ls -ln /bin/busybox | awk "{print \\$3\\":\\"\\$4}"; sed -n 2p /proc/self/uid_map | awk "{print \\$1}"; echo data > /f33; chown 33:33 /f33; su -s /bin/sh www-data -c "touch /tmp/by33"; stat -c %u:%g /f33 /tmp/by33',
+    ]);
+    expect(out).toBe('0:0\n1\n33:33\n33:33\n');
+    expect(driver('drv-write')).toBe('overlay');
+    // The image is untouched by the container's writes.
+    expect(ok(['run', '--rm', ROOT_IMG, 'sh', '-c', 'ls /f33 2>&1 || true'])).toMatch(/No such file/);
+    ok(['commit', '-q', 'drv-write', 'localhost/itest-rootowned:committed']);
+    expect(ok(['run', '--rm', 'localhost/itest-rootowned:committed', 'stat', '-c', '%u:%g', '/f33', '/tmp/by33'])).toBe('33:33\n33:33\n');
+    ok(['rm', 'drv-write']);
+    ok(['rmi', 'localhost/itest-rootowned:committed']);
+  });
+});
