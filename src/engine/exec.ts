@@ -18,6 +18,7 @@ import { mergeEnv } from './create';
 import { EngineError } from './errors';
 import { effectiveStatus } from './liveness';
 import { requireContainer } from './remove';
+import { trace } from '../trace';
 
 export interface ExecOptions {
   args: string[];
@@ -127,9 +128,11 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   if (effectiveStatus(rec) !== 'running') {
     throw new EngineError('can only create exec sessions on running containers: container state improper');
   }
+  trace('exec: container found');
   const runDir = ctx.runDir(rec.id);
   const spec = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { process: OciProcess };
   const proc = execProcess(ctx, rec.id, spec.process, o);
+  trace('exec: process built');
   const sessionId = randomHex(16);
   const procFile = join(runDir, `exec-${sessionId}.json`);
   const log = join(runDir, `exec-${sessionId}.log`);
@@ -174,7 +177,9 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
       }
       if (master !== undefined) relay = relayTerminal(master);
     }
+    trace('exec: runtime spawned');
     const code = await exited;
+    trace('exec: runtime exited');
     if (relay) {
       await Promise.race([relay.drained, new Promise((r) => setTimeout(r, 200))]);
       relay.stop();
