@@ -5,13 +5,14 @@
 const NS_PER_MS = 1_000_000n;
 const NS_PER_S = 1_000_000_000n;
 
-let epochAtHrZero: bigint | undefined;
-
-/** Now, to the nanosecond (anchored once on Date.now(), then advanced by the monotonic clock). */
+/**
+ * Now, to the nanosecond: the process's start on the wall clock (which
+ * performance.timeOrigin has to the microsecond) plus the monotonic time
+ * since.  Date.now() alone would put every event on a whole millisecond.
+ */
 export function nowNs(): bigint {
-  const hr = process.hrtime.bigint();
-  epochAtHrZero ??= BigInt(Date.now()) * NS_PER_MS - hr;
-  return epochAtHrZero + hr;
+  const originUs = BigInt(Math.round(performance.timeOrigin * 1000));
+  return originUs * 1000n + BigInt(Math.round(performance.now() * 1e6));
 }
 
 export interface ParsedTime {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseGoDuration, parseTimeArg, parseUnixSeconds } from '../../src/cli/time-arg';
-import { formatGoTime, formatRfc3339Nano, parseTimestamp } from '../../src/state/nanotime';
+import { formatGoTime, formatRfc3339Nano, nowNs, parseTimestamp } from '../../src/state/nanotime';
 
 const S = 1_000_000_000n;
 const NOW = 1_700_000_000n * S + 123n;
@@ -76,6 +76,15 @@ describe('nanosecond timestamps', () => {
   afterEach(() => {
     if (tz === undefined) delete process.env.TZ;
     else process.env.TZ = tz;
+  });
+
+  it('tells the time to below the millisecond', () => {
+    const samples = Array.from({ length: 5 }, () => nowNs());
+    const wall = BigInt(Date.now()) * 1_000_000n;
+    for (const t of samples) expect(t > wall - 50_000_000n && t < wall + 50_000_000n).toBe(true);
+    // not all on whole milliseconds, as Date.now() would put them
+    expect(samples.some((t) => t % 1_000_000n !== 0n)).toBe(true);
+    expect([...samples].sort((a, b) => (a < b ? -1 : 1))).toEqual(samples);
   });
 
   it('parses conmon timestamps, keeping the offset they were written with', () => {
