@@ -36,23 +36,45 @@ export interface LogReadOptions {
 
 const CHUNK = 64 * 1024;
 const NEWLINE = Buffer.from('\n');
+const FLUSH_AT = 64 * 1024;
 
-/** Prints records as Podman does: stream by stream, the prefix at the start of each line. */
+/**
+ * Prints records as Podman does: stream by stream, the prefix at the start
+ * of each line.  Output is gathered while it stays on one stream, so that a
+ * long log costs a write per 64 KiB rather than per line.
+ */
 class LogPrinter {
   private open: Record<LogStream, boolean> = { stdout: false, stderr: false };
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingStream: LogStream = 'stdout';
+
   constructor(private readonly opts: LogReadOptions) {}
 
   record(r: LogRecord): void {
     const { since, until } = this.opts;
     if ((since !== undefined && r.time <= since) || (until !== undefined && r.time >= until)) return;
-    let head = '';
+    if (r.stream !== this.pendingStream || this.pendingBytes >= FLUSH_AT) this.flush();
+    this.pendingStream = r.stream;
     if (!this.open[r.stream]) {
-      head = (this.opts.prefix ?? '') + (this.opts.timestamps ? `${formatRfc3339Nano(r.time, r.offsetMinutes)} ` : '');
+      const head = (this.opts.prefix ?? '') + (this.opts.timestamps ? `${formatRfc3339Nano(r.time, r.offsetMinutes)} ` : '');
+      if (head) this.push(Buffer.from(head));
     }
-    const parts = head ? [Buffer.from(head), r.content] : [r.content];
-    if (!r.partial) parts.push(NEWLINE);
-    this.opts.out(r.stream, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    this.push(r.content);
+    if (!r.partial) this.push(NEWLINE);
     this.open[r.stream] = r.partial;
+  }
+
+  private push(b: Buffer): void {
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+  }
+
+  flush(): void {
+    if (!this.pending.length) return;
+    this.opts.out(this.pendingStream, this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending));
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 }
 
@@ -118,11 +140,13 @@ export async function streamLogs(path: string, opts: LogReadOptions): Promise<vo
     } else {
       file.read(onLine);
     }
+    printer.flush();
     if (!opts.follow) return;
     for (;;) {
       // Asked before reading: what the container wrote until it stopped is read below.
       const running = opts.isRunning();
       file.read(onLine);
+      printer.flush();
       if (!running || (opts.until !== undefined && nowNs() >= opts.until)) return;
       await waiter!.wait(opts.pollMs ?? 100);
     }

@@ -31,10 +31,34 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1
  * `requireZone` keeps it to RFC3339 proper (log records, event files).
  */
 export function parseTimestamp(text: string, requireZone = false): ParsedTime | undefined {
+  // conmon stamps every record of one read with the same time
+  if (text === lastText.text && requireZone === lastText.requireZone) return lastText.value;
+  lastText.text = text;
+  lastText.requireZone = requireZone;
+  return (lastText.value = parse(text, requireZone));
+}
+
+const lastText: { text: string; requireZone: boolean; value: ParsedTime | undefined } = { text: '', requireZone: false, value: undefined };
+
+function parse(text: string, requireZone: boolean): ParsedTime | undefined {
   const m = TIMESTAMP.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
   if (requireZone && (!zone || m[4] === undefined)) return undefined;
+  const fracNs = frac ? BigInt(frac.padEnd(9, '0')) : 0n;
+  // A log's records share their second: the calendar arithmetic is done once per second.
+  const key = `${y}${mo}${d}${m[4] === undefined ? '' : `T${h}${mi}${s}`}${zone ?? ''}`;
+  if (key !== lastSecond.key) {
+    lastSecond.key = key;
+    lastSecond.value = wholeSeconds(y, mo, d, h, mi, s, zone);
+  }
+  const base = lastSecond.value;
+  return base && { ns: base.ns + fracNs, offsetMinutes: base.offsetMinutes };
+}
+
+const lastSecond: { key: string; value: ParsedTime | undefined } = { key: '', value: undefined };
+
+function wholeSeconds(y: string, mo: string, d: string, h: string, mi: string, s: string, zone: string | undefined): ParsedTime | undefined {
   const fields = [y, mo, d, h, mi, s].map(Number);
   const ms = Date.UTC(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5]);
   const back = new Date(ms);
@@ -52,8 +76,7 @@ export function parseTimestamp(text: string, requireZone = false): ParsedTime | 
     if (oh > 23 || om > 59) return undefined;
     offsetMinutes = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
   }
-  const fracNs = frac ? BigInt(frac.padEnd(9, '0')) : 0n;
-  return { ns: BigInt(ms) * NS_PER_MS + fracNs - BigInt(offsetMinutes) * 60n * NS_PER_S, offsetMinutes };
+  return { ns: BigInt(ms) * NS_PER_MS - BigInt(offsetMinutes) * 60n * NS_PER_S, offsetMinutes };
 }
 
 function pad(n: number, width = 2): string {
