@@ -85,10 +85,3 @@ export function tailRecords(records: LogRecord[], n: number, fromStart: boolean)
   const keep = new Set(lines.slice(-n).flat());
   return records.filter((_r, i) => keep.has(i));
 }
-
-/** How many records ending a line (F) a list holds: enough of them means enough lines. */
-export function countLineEnds(records: LogRecord[]): number {
-  let n = 0;
-  for (const r of records) if (!r.partial) n++;
-  return n;
-}
