@@ -3,6 +3,11 @@ import { compileTemplate, normalizeFormat, renderHeader } from './template';
 
 // Podman (containers/common report.IsJSON) treats `json` and `{{json .}}` alike: one JSON array.
 const JSON_FORMAT = /^\s*(json|\{\{\s*json\s*\.?\s*\}\})\s*$/;
+
+export function isJsonFormat(format: string): boolean {
+  return JSON_FORMAT.test(format);
+}
+
 const TABLE_PREFIX = /^table(\s+|$)/;
 const MIN_WIDTH = 12;
 const PADDING = 2;

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { ImageConfig } from '../image/schema';
 import type { ContainerConfig, ContainerRecord } from '../state/containers';
+import { recordContainerEvent } from '../state/events';
 import { NAME_PATTERN, randomName } from '../state/names';
 import { blockCount, lowestFreeBlock, parseUsernsMode, type UsernsMode } from '../userns/mapping';
 import { sessionLayout } from '../userns/session';
@@ -285,6 +286,7 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
       state: { status: 'created' },
     };
     ctx.containers.save(rec);
+    recordContainerEvent(ctx, 'create', rec);
     return rec;
   });
 }

@@ -4,6 +4,7 @@ import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { localName, matchesStoredName } from '../image/reference';
 import type { ImageRecord } from '../image/store';
+import { recordImageEvent } from '../state/events';
 import { randomHex } from '../state/random';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
@@ -44,6 +45,7 @@ export async function loadImages(ctx: EngineContext, file: string): Promise<stri
       }));
       loaded.push(...(img.names.length ? img.names : [`sha256:${rec.id}`]));
     }
+    recordImageEvent(ctx, 'loadfromarchive', undefined, file);
     return loaded;
   });
 }
@@ -73,12 +75,14 @@ export async function importImage(
     history: [{ created: now, created_by: 'selkie import', ...(opts.message ? { comment: opts.message } : {}) }],
   };
   const bytes = Buffer.from(JSON.stringify(config));
-  return ingestImage(ctx, {
+  const rec = await ingestImage(ctx, {
     config: bytes,
     parsedConfig: parseJson(ImageConfigSchema, bytes, 'image config'),
     layers: [{ digest: stored.digest, open: () => ctx.blobs.open(stored.digest) }],
     names: name ? [localName(name)] : [],
   });
+  recordImageEvent(ctx, 'import', rec.id, name ?? (typeof source === 'string' ? source : undefined));
+  return rec;
 }
 
 export function requireImage(ctx: EngineContext, ref: string): ImageRecord {
@@ -113,6 +117,7 @@ export async function removeImage(
   const named = rec.names.find((n) => n === ref) ?? rec.names.find((n) => safeMatch(n, ref));
   if (named !== undefined && rec.names.length > 1) {
     ctx.images.untag(rec.id, named);
+    recordImageEvent(ctx, 'untag', rec.id, named);
     result.untagged.push(named);
     return result;
   }
@@ -125,6 +130,8 @@ export async function removeImage(
   for (const c of users) await removeContainer(c.id);
   result.untagged.push(...rec.names);
   ctx.images.remove(rec.id);
+  for (const n of rec.names) recordImageEvent(ctx, 'untag', rec.id, n);
+  recordImageEvent(ctx, 'remove', rec.id, ref);
   result.deleted.push(rec.id);
   return result;
 }
@@ -142,5 +149,6 @@ export function tagImage(ctx: EngineContext, ref: string, names: string[]): void
   for (const n of names) {
     if (!n) throw new EngineError('tag name must not be empty');
     ctx.images.tag(rec.id, localName(n));
+    recordImageEvent(ctx, 'tag', rec.id, localName(n));
   }
 }

@@ -21,6 +21,7 @@ import {
 import type { ImageRecord } from '../image/store';
 import { parseTransportRef } from '../image/transports/names';
 import { MEDIA, type ImageParts } from '../image/types';
+import { recordImageEvent } from '../state/events';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { ingestImage, ingestLayer, LAYER_OPTS, rollbackOnFailure, sweepLeftovers } from './ingest';
@@ -83,6 +84,12 @@ async function ingestParts(ctx: EngineContext, parts: ImageParts, names: string[
 }
 
 export async function pullImage(ctx: EngineContext, text: string, opts: PullOptions = {}): Promise<ImageRecord> {
+  const rec = await pullFrom(ctx, text, opts);
+  recordImageEvent(ctx, 'pull', rec.id, text);
+  return rec;
+}
+
+async function pullFrom(ctx: EngineContext, text: string, opts: PullOptions): Promise<ImageRecord> {
   const t = parseTransportRef(text);
   switch (t.transport) {
     case 'docker':

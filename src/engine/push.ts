@@ -5,7 +5,9 @@ import { isInsecure, loadRegistriesConfig, pullSources } from '../config/registr
 import { formatReference, localName, parseReference } from '../image/reference';
 import { findCredentials, type Credentials } from '../image/registry/auth-file';
 import { RegistryClient } from '../image/registry/client';
+import type { ImageRecord } from '../image/store';
 import { parseTransportRef } from '../image/transports/names';
+import { recordImageEvent } from '../state/events';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { imageParts } from './image-parts';
@@ -23,6 +25,12 @@ export interface PushOptions {
 /** Returns the manifest digest at the destination. */
 export async function pushImage(ctx: EngineContext, src: string, dest: string | undefined, opts: PushOptions = {}): Promise<string> {
   const rec = requireImage(ctx, src);
+  const digest = await pushTo(ctx, rec, src, dest, opts);
+  recordImageEvent(ctx, 'push', rec.id, dest ?? src);
+  return digest;
+}
+
+async function pushTo(ctx: EngineContext, rec: ImageRecord, src: string, dest: string | undefined, opts: PushOptions): Promise<string> {
   const parts = imageParts(ctx, rec);
   const target = parseTransportRef(dest ?? rec.names.find((n) => n === localName(src)) ?? src);
   switch (target.transport) {
@@ -98,7 +106,7 @@ export async function saveImages(ctx: EngineContext, refs: string[], output: str
     const parts = imageParts(ctx, rec);
     // The name the user gave, if it is one of the image's; otherwise all of them.
     const name = rec.names.find((n) => n === localName(r));
-    return { parts: { ...parts, names: name ? [name] : parts.names }, refName: name ?? parts.names[0] };
+    return { id: rec.id, parts: { ...parts, names: name ? [name] : parts.names }, refName: name ?? parts.names[0] };
   });
   switch (format) {
     case 'docker-archive': {
@@ -123,5 +131,6 @@ export async function saveImages(ctx: EngineContext, refs: string[], output: str
       break;
     }
   }
+  for (const i of images) recordImageEvent(ctx, 'save', i.id, output);
 }
 

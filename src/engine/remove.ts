@@ -5,6 +5,7 @@ import { readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { forceDelete } from '../runtime/crun';
 import type { ContainerRecord } from '../state/containers';
+import { recordContainerEvent } from '../state/events';
 import { unmountRootfs } from '../storage/mount';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
@@ -66,6 +67,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
     removeTree(join(dir, 'diff'));
     removeTree(join(dir, 'work'));
     removeTree(dir);
+    recordContainerEvent(ctx, 'remove', rec, { containerExitCode: rec.state.exitCode });
     return rec;
   }
   const running = (rec.state.status === 'running' || rec.state.status === 'stopping') && isActive(rec);
@@ -88,5 +90,6 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   // record that the next rm finishes, never an orphaned directory.
   for (const sub of ['diff', 'work']) removeTree(join(dir, sub));
   removeTree(dir);
+  recordContainerEvent(ctx, 'remove', rec, { containerExitCode: rec.state.exitCode });
   return rec;
 }

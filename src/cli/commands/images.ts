@@ -4,6 +4,7 @@ import { NotFoundError } from '../../engine/errors';
 import { removeImage } from '../../engine/images';
 import { imageRows } from '../../engine/inspect';
 import { removeContainer } from '../../engine/remove';
+import { recordImageEvent } from '../../state/events';
 import { ExitError } from '../errors';
 import { renderReport } from '../report';
 import { humanSize, timeAgo } from '../units';
@@ -111,6 +112,7 @@ export function prune(ctx: EngineContext, all: boolean): string {
   for (const rec of ctx.images.list()) {
     if (used.has(rec.id) || (!all && rec.names.length > 0)) continue;
     ctx.images.remove(rec.id);
+    recordImageEvent(ctx, 'remove', rec.id, rec.names[0] ?? rec.id);
     removed.push(rec.id);
   }
   return removed.join('\n');
