@@ -37,6 +37,11 @@ else
     XDG_RUNTIME_DIR="/run/user/$uid" XDG_DATA_HOME="$data" CI="${CI:-}" \
     npx vitest run --project integration --reporter=default --reporter=json --outputFile="$results/integration.json")
   integration=$?
+  # What a failed test left running (conmon, containers, mounts) goes with its store.
+  for store in "$data"/store-*/selkie/storage; do
+    [ -d "$store" ] || continue
+    runuser -u "$TEST_USER" -- env XDG_RUNTIME_DIR="/run/user/$uid" "$stage/bin/selkie" --root "$store" rm -a -f >/dev/null 2>&1
+  done
 fi
 
 node -e '

@@ -5,6 +5,7 @@
 // that finds a dead container first: it is idempotent under the store lock.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { forceDelete } from '../runtime/crun';
+import { recordContainerEvent } from '../state/events';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
 import { containerPaths } from './container-mount';
@@ -93,6 +94,7 @@ export async function cleanupContainer(ctx: EngineContext, id: string, opts: { f
     if (restart) r.state.restartCount = (r.state.restartCount ?? 0) + 1;
   });
   if (!rec || exitCode === undefined) return { rec, restart: false };
+  recordContainerEvent(ctx, 'died', rec, { containerExitCode: exitCode });
   if (rec.autoRemove) {
     const { removeContainer } = await import('./remove');
     await removeContainer(ctx, id, true).catch(() => undefined);

@@ -25,6 +25,7 @@ import { randomHex } from '../state/random';
 import { writeUpperTar } from '../storage/upper-tar';
 import { IMAGE_ID_SPACE, upperIdToContainer } from '../userns/mapping';
 import { applyChanges } from './changes';
+import { recordContainerEvent } from '../state/events';
 import { containerDriver, containerPaths, mappingOf } from './container-mount';
 import type { EngineContext } from './context';
 import { EngineError, NotFoundError } from './errors';
@@ -198,13 +199,15 @@ export async function commitContainer(ctx: EngineContext, ref: string, opts: Com
         ctx.blobs.adopt(tar.diffID, tarFile);
         opts.log?.(`Copying config ${configDigest.slice(7, 19)}`);
         opts.log?.('Writing manifest to image destination');
-        return ingestImage(ctx, {
+        const image = await ingestImage(ctx, {
           config,
           parsedConfig: parseJson(ImageConfigSchema, config, 'image config'),
           layers: layers.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType, open: () => ctx.blobs.open(d.digest) })),
           manifest: { bytes: manifest, mediaType: manifestType },
           names,
         });
+        recordContainerEvent(ctx, 'commit', rec);
+        return image;
       });
     } finally {
       note.done();

@@ -19,6 +19,7 @@ import { EngineError } from './errors';
 import { effectiveStatus } from './liveness';
 import { requireContainer } from './remove';
 import { trace } from '../trace';
+import { recordContainerEvent } from '../state/events';
 
 export interface ExecOptions {
   args: string[];
@@ -178,6 +179,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
       if (master !== undefined) relay = relayTerminal(master);
     }
     trace('exec: runtime spawned');
+    recordContainerEvent(ctx, 'exec', rec);
     const code = await exited;
     trace('exec: runtime exited');
     if (relay) {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { helperPath, launcherPath } from '../native/index';
 import type { ContainerRecord, HealthState } from '../state/containers';
+import { recordContainerEvent } from '../state/events';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { execCaptured } from './exec';
@@ -48,7 +49,9 @@ export function runHealthcheck(ctx: EngineContext, ref: string): HealthState['st
   const updated = ctx.containers.update(rec.id, (cur) => {
     cur.state.health = nextHealth(cur.state.health, { exitCode: r.code === -1 ? 1 : r.code, start, end, output }, { retries: hc.retries, inStartPeriod });
   });
-  return updated?.state.health?.status ?? 'unhealthy';
+  const status = updated?.state.health?.status ?? 'unhealthy';
+  if (updated) recordContainerEvent(ctx, 'health_status', updated, { healthStatus: status });
+  return status;
 }
 
 /** Starts the container's healthcheck timer (after `crun start`). */

@@ -2,6 +2,7 @@
 // the container's processes (no daemon tells us; the record and /proc do).
 import { killContainer } from '../runtime/crun';
 import { normalizeSignal } from '../runtime/signals';
+import { recordContainerEvent } from '../state/events';
 import type { ContainerRecord, ContainerStatus } from '../state/containers';
 import { cleanupContainer } from './cleanup';
 import type { EngineContext } from './context';
@@ -36,6 +37,7 @@ export async function killContainerRef(ctx: EngineContext, ref: string, signal =
   if (!killContainer(ctx.runtimeRoot, rec.id, sig) && initAlive(rec)) {
     process.kill(rec.state.pid!, sig as NodeJS.Signals);
   }
+  recordContainerEvent(ctx, 'kill', rec, { attributes: { ...rec.config.labels, signal: sig } });
   return rec;
 }
 
@@ -61,6 +63,7 @@ export async function stopContainerRef(ctx: EngineContext, ref: string, timeout?
     }
   }
   await cleanupContainer(ctx, rec.id);
+  recordContainerEvent(ctx, 'stop', rec);
   return rec;
 }
 
@@ -98,5 +101,6 @@ export async function restartContainerRef(ctx: EngineContext, ref: string, timeo
   const rec = await stopContainerRef(ctx, ref, timeout);
   const { startMonitored } = await import('./monitor');
   await startMonitored(ctx, rec.id);
+  recordContainerEvent(ctx, 'restart', rec);
   return rec;
 }

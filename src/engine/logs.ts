@@ -3,20 +3,15 @@
 // container stops.  conmon rotates at --log-opt max-size by writing a fresh
 // file beside the log and renaming it over the log (the old lines are gone);
 // FollowedFile reads the old one to its end and goes on with the new one.
-import { join } from 'node:path';
-import type { ContainerRecord } from '../state/containers';
 import { ChangeWaiter } from '../state/file-watch';
 import { FollowedFile, readAt } from '../state/followed-file';
 import { formatRfc3339Nano, nowNs } from '../state/nanotime';
-import type { EngineContext } from './context';
 import { parseRecord, splitLines, tailRecords, type LogRecord, type LogStream } from './k8s-log';
 
 export type { LogStream } from './k8s-log';
 
-/** Where conmon writes the container's log: --log-opt path, else ctr.log in its directory. */
-export function logPath(ctx: EngineContext, rec: ContainerRecord): string {
-  return rec.config.logOpts?.path || join(ctx.containers.containerDir(rec.id), 'ctr.log');
-}
+/** Where conmon writes the container's log (log-config.ts decides). */
+export { logPathOf as logPath } from './log-config';
 
 export interface LogReadOptions {
   follow: boolean;

@@ -10,6 +10,7 @@ import { runtimeArgs, runtimeErrors, startContainer } from '../runtime/crun';
 import { processStartTime } from '../state/process';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
+import { recordContainerEvent } from '../state/events';
 import { recordExit } from './cleanup';
 import { startHealthTimer } from './health';
 import { logPathOf, parseSize } from './log-config';
@@ -116,6 +117,7 @@ export async function startMonitored(
     if (execFailure) return fail(execFailure, execFailure.exitCode);
     return fail(new EngineError(`crun: ${errors.join('; ') || started.stderr}: OCI runtime error`));
   }
+  recordContainerEvent(ctx, 'start', rec);
   const pidStart = processStartTime(pid);
   if (rec.config.healthcheck && pidStart) startHealthTimer(ctx, rec, pid, pidStart);
 }

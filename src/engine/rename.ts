@@ -1,5 +1,6 @@
 // rename: a new name for a container, unique among all containers (checked
 // under the store lock, where names are given out).
+import { recordContainerEvent } from '../state/events';
 import { NAME_PATTERN } from '../state/names';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
@@ -15,5 +16,6 @@ export function renameContainer(ctx: EngineContext, ref: string, name: string): 
     if (!cur) throw new EngineError(`no container with name or ID "${ref}" found: no such container`);
     cur.name = name;
     ctx.containers.save(cur);
+    recordContainerEvent(ctx, 'rename', cur);
   });
 }

@@ -23,6 +23,7 @@ import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { isActive, processStartTime } from './liveness';
 import { trace } from '../trace';
+import { recordContainerEvent } from '../state/events';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
@@ -269,6 +270,7 @@ export async function startAttached(ctx: EngineContext, id: string, opts: { remo
   for (const s of FORWARDED) process.on(s, forward);
 
   trace('runtime spawned');
+  recordContainerEvent(ctx, 'start', rec);
   const started = child.pid !== undefined;
   if (started) {
     ctx.containers.update(id, (r) => {
@@ -304,5 +306,6 @@ export async function startAttached(ctx: EngineContext, id: string, opts: { remo
     throw new EngineError(`crun: ${errors.join('; ')}: OCI runtime error`);
   }
   finish(exit.code);
+  recordContainerEvent(ctx, 'died', rec, { containerExitCode: exit.code });
   return exit.code;
 }

@@ -5,12 +5,16 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBusybox, graphRoot, ok, ROOT, selkie, SELKIE, selkieAsync, sessionMounts, waitFor } from './helpers';
 
 let IMG: string;
 beforeAll(async () => {
   IMG = await ensureBusybox();
+});
+// This file's store is its own: whatever a failed test left running goes.
+afterAll(() => {
+  selkie(['rm', '-a', '-f']);
 });
 
 const inspect = (name: string, fmt: string) => ok(['inspect', '-f', fmt, name]).trim();
@@ -91,6 +95,34 @@ describe('detached containers', () => {
     expect(pause.stderr).toMatch(/cgroup/);
     expect(selkie(['rm', 'cycle2']).code).toBe(2);
     ok(['rm', '-f', 'cycle2']);
+  });
+});
+
+describe('logs', () => {
+  it('keeps lines from before and after a restart; -f follows until the container exits', async () => {
+    ok(['run', '-d', '--name', 'lg', IMG, 'sh', '-c', 'echo run-$$-$RANDOM; echo err-line >&2']);
+    expect(ok(['wait', 'lg']).trim()).toBe('0');
+    ok(['start', 'lg']);
+    expect(ok(['wait', 'lg']).trim()).toBe('0');
+    const all = selkie(['logs', 'lg']);
+    const runs = all.stdout.split('\n').filter((l) => l.startsWith('run-'));
+    expect(runs.length).toBe(2);
+    expect(all.stderr).toBe('err-line\nerr-line\n');
+    const tail = selkie(['logs', '--tail', '2', 'lg']);
+    expect([tail.stdout, tail.stderr]).toEqual([`${runs[1]}\n`, 'err-line\n']);
+    expect(ok(['logs', '-t', 'lg']).split('\n')[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) run-/);
+    ok(['run', '-d', '--name', 'lgf', IMG, 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.4; done']);
+    const t0 = Date.now();
+    const f = await selkieAsync(['logs', '-f', 'lgf']);
+    expect(f.stdout).toBe('line1\nline2\nline3\n');
+    expect(Date.now() - t0).toBeGreaterThan(500);
+    ok(['run', '-d', '--name', 'lgnone', '--log-driver', 'none', IMG, 'echo', 'hidden']);
+    const none = selkie(['logs', 'lgnone']);
+    expect(none.code).toBe(125);
+    expect(none.stderr).toMatch(/none' log driver/);
+    const events = ok(['events', '--since', '1m', '--until', '0s', '--filter', 'container=lgf', '--format', '{{.Status}}']).split('\n').filter(Boolean);
+    expect(events).toEqual(expect.arrayContaining(['create', 'start', 'died']));
+    ok(['rm', '-f', 'lg', 'lgf', 'lgnone']);
   });
 });
 

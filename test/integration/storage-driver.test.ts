@@ -11,7 +11,7 @@ let OWNERS_IMG: string;
 
 beforeAll(async () => {
   OWNERS_IMG = await ensureBusybox();
-  const entries = busyboxEntries().map((e: { uid?: number; gid?: number }) => ({ ...e, uid: 0, gid: 0 }));
+  const entries = busyboxEntries().map((e) => ({ ...e, uid: 0, gid: 0 }));
   const r = await loadDockerArchive(ROOT_IMG, [entries]);
   if (r.code !== 0) throw new Error(r.stderr);
 });

@@ -5,7 +5,7 @@ import { NotFoundError } from '../../engine/errors';
 import { psRow } from '../../engine/inspect';
 import { containerFilter } from '../../engine/container-filter';
 import { effectiveStatus } from '../../engine/liveness';
-import { removeContainer, requireContainer } from '../../engine/remove';
+import { removeContainer } from '../../engine/remove';
 import { startAttached } from '../../engine/start';
 import { renderReport } from '../report';
 import { statusText, timeAgo } from '../units';

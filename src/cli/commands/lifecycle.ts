@@ -8,9 +8,11 @@ import { createContainer, type CreateOptions } from '../../engine/create';
 import { effectiveStatus, isActive } from '../../engine/liveness';
 import { attachSocket, controlFifo, exitFile, startMonitored } from '../../engine/monitor';
 import { requireContainer } from '../../engine/remove';
+import { killContainer } from '../../runtime/crun';
 import { ExitError } from '../errors';
 
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -57,7 +59,11 @@ export async function startAttachedMonitored(ctx: EngineContext, id: string, f: 
     att?.close();
     throw err;
   }
+  // --sig-proxy (Podman's default): signals sent to us go to the container.
+  const proxy = (sig: NodeJS.Signals) => killContainer(ctx.runtimeRoot, rec.id, sig);
+  for (const s of PROXIED) process.on(s, proxy);
   const how = await att!.done;
+  for (const s of PROXIED) process.off(s, proxy);
   if (how === 'detached') return 0;
   const code = await exitCodeAfterAttach(ctx, rec.id);
   // --rm: gone when we return, whichever process (we or conmon's cleanup) removes it.
