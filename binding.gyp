@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "selkie_native",
-      "sources": ["native/addon.cc", "native/terminal.cc"],
+      "sources": ["native/addon.cc", "native/fds.cc"],
       "libraries": ["-lseccomp"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],

@@ -23,7 +23,7 @@
 #include <vector>
 
 namespace selkie {
-void InitTerminal(Napi::Env env, Napi::Object exports);
+void InitFds(Napi::Env env, Napi::Object exports);
 }
 
 namespace {
@@ -226,7 +226,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr));
   exports.Set("openat2", Napi::Function::New(env, Openat2));
   exports.Set("mkdirat", Napi::Function::New(env, Mkdirat));
-  selkie::InitTerminal(env, exports);
+  selkie::InitFds(env, exports);
   return exports;
 }
 

@@ -13,6 +13,7 @@ import { resolveCapabilities } from '../runtime/security';
 import { randomHex } from '../state/random';
 import { toSessionId } from '../userns/mapping';
 import { mappingOf } from './container-mount';
+import type { ContainerRecord } from '../state/containers';
 import type { EngineContext } from './context';
 import { mergeEnv } from './create';
 import { EngineError } from './errors';
@@ -118,6 +119,32 @@ function relayTerminal(master: number): { stop: () => void; drained: Promise<voi
   };
 }
 
+/**
+ * The common case (no terminal, not detached): this process becomes `crun
+ * exec`.  No fork, nothing to relay: stdio, signals and the exit status are
+ * crun's, which are the process's.  What crun would only report as a failed
+ * exec (command missing or not executable) is checked first, for Podman's
+ * 127/126 and message.  Returns only if execve failed.
+ */
+function handOver(ctx: EngineContext, rec: ContainerRecord, proc: OciProcess): void {
+  const root = new RootFs(join(ctx.runDir(rec.id), 'rootfs'));
+  try {
+    const check = checkExecutable(root, proc.args[0], proc.env);
+    if (!check.ok) {
+      const kind = check.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
+      throw new EngineError(`crun: ${check.reason}: ${kind}`, check.code);
+    }
+  } finally {
+    root.close();
+  }
+  recordContainerEvent(ctx, 'exec', rec);
+  const fd = native().memfdWithContent('process.json', Buffer.from(JSON.stringify(proc)));
+  const args = [RUNTIME, ...runtimeArgs(ctx.runtimeRoot), 'exec', `--process=/proc/self/fd/${fd}`, rec.id];
+  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  trace('exec: handing over to crun');
+  native().execve(RUNTIME, args, env);
+}
+
 export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOptions): Promise<number> {
   let rec;
   try {
@@ -134,6 +161,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   const spec = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { process: OciProcess };
   const proc = execProcess(ctx, rec.id, spec.process, o);
   trace('exec: process built');
+  if (!o.tty && !o.detach) handOver(ctx, rec, proc);
   const sessionId = randomHex(16);
   const procFile = join(runDir, `exec-${sessionId}.json`);
   const log = join(runDir, `exec-${sessionId}.log`);

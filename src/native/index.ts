@@ -24,6 +24,10 @@ export interface NativeAddon {
   shutdownWrite(fd: number): void;
   /** TIOCSWINSZ */
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** an in-memory file with this content, inherited by exec'd programs */
+  memfdWithContent(name: string, content: Buffer): number;
+  /** replaces this process; throws only when it fails */
+  execve(path: string, argv: string[], env: string[]): never;
   /** _exit(2): no teardown; only after all output is written */
   exit(code: number): never;
   seccompCompile(

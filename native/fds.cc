@@ -1,14 +1,21 @@
 // Terminals and the Unix sockets around them, for what Node's net module
 // cannot do: receive a file descriptor (SCM_RIGHTS, crun's --console-socket),
-// speak SOCK_SEQPACKET (conmon's attach socket) and size a terminal.
+// speak SOCK_SEQPACKET (conmon's attach socket) and size a terminal; and
+// handing this process over to crun (memfd + execve) for `selkie exec`.
 #include <napi.h>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "napi-errors.h"
 
@@ -105,14 +112,72 @@ Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// memfdWithContent(name, buffer): an anonymous in-memory file holding buffer,
+// inherited across exec, positioned at 0 (handed to crun as /proc/self/fd/N).
+Napi::Value MemfdWithContent(const Napi::CallbackInfo &info) {
+  std::string name = info[0].As<Napi::String>();
+  Napi::Buffer<char> buf = info[1].As<Napi::Buffer<char>>();
+  int fd = (int)syscall(SYS_memfd_create, name.c_str(), 0);
+  if (fd < 0) return Throw(info.Env(), "memfd_create", name, errno);
+  size_t off = 0;
+  while (off < buf.Length()) {
+    ssize_t n = write(fd, buf.Data() + off, buf.Length() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      close(fd);
+      return Throw(info.Env(), "write", name, e);
+    }
+    off += (size_t)n;
+  }
+  lseek(fd, 0, SEEK_SET);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// execve(path, argv, env): replaces this process (selkie exec hands itself
+// over to `crun exec`: no fork, and signals and the exit status are crun's).
+// Returns only on failure.
+Napi::Value Execve(const Napi::CallbackInfo &info) {
+  std::string path = info[0].As<Napi::String>();
+  Napi::Array a = info[1].As<Napi::Array>();
+  Napi::Array e = info[2].As<Napi::Array>();
+  std::vector<std::string> args, envs;
+  for (uint32_t i = 0; i < a.Length(); i++) args.push_back(a.Get(i).As<Napi::String>());
+  for (uint32_t i = 0; i < e.Length(); i++) envs.push_back(e.Get(i).As<Napi::String>());
+  std::vector<char *> argv, envp;
+  for (auto &s : args) argv.push_back(&s[0]);
+  argv.push_back(nullptr);
+  for (auto &s : envs) envp.push_back(&s[0]);
+  envp.push_back(nullptr);
+  // Node leaves signals it handles blocked or redirected: the new program
+  // starts with an empty mask and default dispositions (execve keeps the mask).
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    signal(sig, SIG_DFL);
+  }
+  // libuv marks the descriptors it adopts close-on-exec, stdio included:
+  // the new program must get ours.
+  for (int fd = 0; fd <= 2; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  execve(path.c_str(), argv.data(), envp.data());
+  return Throw(info.Env(), "execve", path, errno);
+}
+
 }  // namespace
 
-void InitTerminal(Napi::Env env, Napi::Object exports) {
+void InitFds(Napi::Env env, Napi::Object exports) {
   exports.Set("unixListen", Napi::Function::New(env, UnixListen));
   exports.Set("recvFd", Napi::Function::New(env, RecvFd));
   exports.Set("seqpacketConnect", Napi::Function::New(env, SeqpacketConnect));
   exports.Set("shutdownWrite", Napi::Function::New(env, ShutdownWrite));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("memfdWithContent", Napi::Function::New(env, MemfdWithContent));
+  exports.Set("execve", Napi::Function::New(env, Execve));
 }
 
 }  // namespace selkie
