@@ -1,8 +1,7 @@
 // create / start / ps / inspect / rm and the state other selkie processes see.
 import { execFileSync, spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBusybox, ok, selkie, SELKIE, sessionMounts, runRoot, waitFor } from './helpers';
-import { join } from 'node:path';
+import { ensureBusybox, ok, selkie, SELKIE, sessionMounts, waitFor, newContainerMounts } from './helpers';
 
 let IMG: string;
 beforeAll(async () => {
@@ -44,6 +43,7 @@ describe('container lifecycle', () => {
   });
 
   it('shows a running container and its PID to other selkie processes; rm needs -f', async () => {
+    const mountsBefore = new Set(sessionMounts());
     selkie(['rm', '-f', 'live']);
     const run = spawn(SELKIE, ['run', '--name', 'live', IMG, 'sleep', '30']);
     const pid = () => Number(selkie(['inspect', '-f', '{{.State.Pid}}', 'live']).stdout.trim() || 0);
@@ -59,10 +59,11 @@ describe('container lifecycle', () => {
     const exited = new Promise<number | null>((r) => run.on('exit', (c) => r(c)));
     expect(ok(['rm', '-f', 'live'])).toBe('live\n');
     expect(await exited).not.toBe(0);
-    expect(sessionMounts().filter((m) => m.startsWith(join(runRoot(), 'containers')))).toEqual([]);
+    expect(newContainerMounts(mountsBefore)).toEqual([]);
   });
 
   it('recovers when selkie is killed while its container runs', async () => {
+    const mountsBefore = new Set(sessionMounts());
     selkie(['rm', '-f', 'orphan']);
     const run = spawn(SELKIE, ['run', '--name', 'orphan', IMG, 'sleep', '30'], { stdio: 'ignore' });
     const pid = () => Number(selkie(['inspect', '-f', '{{.State.Pid}}', 'orphan']).stdout.trim() || 0);
@@ -82,7 +83,7 @@ describe('container lifecycle', () => {
         return true;
       }
     });
-    expect(sessionMounts().filter((m) => m.startsWith(join(runRoot(), 'containers')))).toEqual([]);
+    expect(newContainerMounts(mountsBefore)).toEqual([]);
     expect(ok(['run', '--rm', IMG, 'echo', 'fine'])).toBe('fine\n');
   });
 

@@ -139,6 +139,15 @@ export function sessionMounts(): string[] {
   }
 }
 
+/**
+ * Container root mounts that were not there at `before` (a snapshot of
+ * sessionMounts()): the session is shared by everything the user runs, so
+ * tests look only at what appeared since they began.
+ */
+export function newContainerMounts(before: Set<string>): string[] {
+  return sessionMounts().filter((m) => m.startsWith(join(runRoot(), 'containers')) && !before.has(m));
+}
+
 /** Polls pred every 50 ms until it holds, or fails after ms. */
 export function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
   const until = Date.now() + ms;

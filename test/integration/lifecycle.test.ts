@@ -44,6 +44,23 @@ describe('detached containers', () => {
     ok(['rm', 'bg1']);
   });
 
+  it('tells the truth after its monitor is killed: running while the process lives, exited after', async () => {
+    const id = ok(['run', '-d', '--name', 'orphan', IMG, 'sleep', '1000']).trim();
+    const conmon = Number(inspect('orphan', '{{.State.ConmonPid}}'));
+    const pid = Number(inspect('orphan', '{{.State.Pid}}'));
+    process.kill(conmon, 'SIGKILL');
+    await waitFor(() => !existsSync(`/proc/${conmon}/cmdline`) || readFileSync(`/proc/${conmon}/stat`, 'utf8').includes(') Z'));
+    expect(inspect('orphan', '{{.State.Status}}')).toBe('running');
+    expect(ok(['ps', '--format', '{{.Names}}']).split('\n')).toContain('orphan');
+    const waiting = selkieAsync(['wait', 'orphan']);
+    process.kill(pid, 'SIGKILL');
+    // Nobody recorded the exit code: Podman's -1 for "unknown".
+    expect((await waiting).stdout.trim()).toBe('-1');
+    expect(inspect('orphan', '{{.State.Status}}')).toBe('exited');
+    ok(['rm', 'orphan']);
+    expect(sessionMounts().filter((m) => m.includes(id))).toEqual([]);
+  });
+
   it('records the exit with no selkie process around, and a foreground run under conmon keeps its logs', async () => {
     ok(['run', '-d', '--name', 'bg2', IMG, 'sh', '-c', 'exit 3']);
     await waitFor(() => selkie(['inspect', '-f', '{{.State.Status}}', 'bg2']).stdout.trim() === 'exited');
@@ -238,10 +255,11 @@ describe('policies and checks', () => {
 
   it('--tmpfs, --add-host, --ulimit, --annotation reach the container', () => {
     const out = ok([
-      'run', '--rm', '--tmpfs', '/scratch:size=1m', '--add-host', 'db.local:10.1.2.3', '--ulimit', 'nofile=512:1024', IMG,
-      'sh', '-c', 'grep /scratch /proc/mounts | cut -d" " -f3; grep db.local /etc/hosts; ulimit -n',
+      'run', '--rm', '--tmpfs', '/scratch:size=1m', '--add-host', 'db.local:10.1.2.3', '--ulimit', 'nofile=512:1024', '--device', '/dev/fuse', IMG,
+      'sh', '-c', 'grep /scratch /proc/mounts | cut -d" " -f3; grep db.local /etc/hosts; ulimit -n; test -c /dev/fuse && echo fuse-dev',
     ]);
-    expect(out).toBe('tmpfs\n10.1.2.3\tdb.local\n512\n');
+    expect(out).toBe('tmpfs\n10.1.2.3\tdb.local\n512\nfuse-dev\n');
+    expect(ok(['port', '--all'])).toBe('');
     ok(['create', '--name', 'ann', '--annotation', 'team=blue', IMG, 'true']);
     expect(inspect('ann', '{{.Config.Annotations.team}}')).toBe('blue');
     ok(['rm', 'ann']);

@@ -284,6 +284,25 @@ export const commands: CommandDef[] = [
     },
   },
   {
+    name: 'port',
+    usage: 'selkie port [options] CONTAINER [PRIVATE_PORT[/PROTO]]',
+    description: 'List the published ports of a container',
+    options: [bool('all', 'a', 'all containers'), bool('latest', 'l', 'the latest container')],
+    maxArgs: 2,
+    async run(g, o, args) {
+      const ctx = await engine(g);
+      const { requireContainer } = await import('../../engine/remove');
+      const recs = o.all ? ctx.containers.list() : [requireContainer(ctx, args[0] ?? (await targets(g, o, []))[0])];
+      // Containers get networks none or host so far: nothing is ever published.
+      const wanted = o.all ? undefined : args[1];
+      if (wanted !== undefined) {
+        const port = /\//.test(wanted) ? wanted : `${wanted}/tcp`;
+        throw new ExitError(125, `Error: failed to find published port "${port}"`);
+      }
+      void recs;
+    },
+  },
+  {
     name: '__cleanup',
     usage: 'selkie container cleanup CONTAINER',
     description: 'Record a container\'s exit and release what it held (conmon runs this)',
@@ -314,6 +333,7 @@ export const groups: GroupTable = {
     rename: { command: 'rename' },
     cleanup: { command: '__cleanup' },
     top: { command: 'top' },
+    port: { command: 'port' },
     stats: { command: 'stats' },
     prune: { command: '__container-prune' },
   },
