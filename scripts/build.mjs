@@ -28,7 +28,8 @@ const EXTRA = [
   'runtime/seccomp-file.ts',
 ].map((f) => join(root, 'src', f));
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['*.node'], sourcemap: 'linked', logLevel: 'warning' };
+// Whitespace and syntax minified: every start reads and hashes the bundle (names are kept).
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['*.node'], sourcemap: 'linked', logLevel: 'warning', minifyWhitespace: true, minifySyntax: true };
 
 // The extra bundle: one object, keyed by module path, of the modules'
 // exports, each initialised on first access (pull need not load the archive
@@ -68,7 +69,8 @@ await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: 
 copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // Warm V8's code caches with a command that loads the modules the frequent
 // commands and the registry commands use.
-for (const f of ['selkie-main.js.cache', 'selkie-extra.js.cache']) rmSync(join(root, 'dist', f), { force: true });
+// A new build starts cold: its caches, and the record of warmed commands (boot.cjs).
+for (const f of ['selkie-main.js.cache', 'selkie-extra.js.cache', 'warm.json']) rmSync(join(root, 'dist', f), { force: true });
 execFileSync(process.execPath, [join(root, 'dist/selkie.js'), '__warm-cache'], {
   env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
   stdio: 'inherit',

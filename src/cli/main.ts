@@ -565,6 +565,14 @@ async function warmCache(): Promise<void> {
   ]);
 }
 
+/** See scripts/boot.cjs: the first success of each kind of command refreshes the code caches. */
+function warmCodeCache(name: string, o: Opts): void {
+  const warm = (globalThis as { __selkieWarmCache?: (kind: string) => void }).__selkieWarmCache;
+  if (!warm || process.env.SELKIE_NO_WARM) return;
+  const variant = name === 'run' ? (o.detach ? ':d' : o.rm ? ':rm' : '') + (o.tty ? ':t' : '') : '';
+  warm(name + variant);
+}
+
 async function dispatch(argv: string[]): Promise<number> {
   const g: Globals = {};
   let i = 0;
@@ -629,7 +637,9 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   trace('parsed');
   if (cmd.session) await needSession();
-  return (await cmd.run(g, parsed.options, parsed.args)) ?? 0;
+  const code = (await cmd.run(g, parsed.options, parsed.args)) ?? 0;
+  if (code === 0) warmCodeCache(cmd.name, parsed.options);
+  return code;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -659,7 +669,7 @@ main(process.argv.slice(2)).then(
     // command that touched storage), leave with _exit once all is written.
     const { native, nativeLoaded } = await import('../native/index');
     // (Not when Node runs with flags such as --cpu-prof, whose output is written at teardown.)
-    if (nativeLoaded() && process.execArgv.length === 0 && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) native().exit(code);
+    if (nativeLoaded() && process.execArgv.length === 0 && !process.env.SELKIE_WRITE_CODE_CACHE && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) native().exit(code);
     process.exit(code);
   },
   (err) => {

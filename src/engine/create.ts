@@ -10,6 +10,7 @@ import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { requireImage } from './images';
+import { trace } from '../trace';
 import { detectCgroups } from './info';
 import { chooseDriver } from './container-mount';
 import { parseSize } from './log-config';
@@ -223,7 +224,9 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
     throw new EngineError((err as Error).message);
   }
   const image = requireImage(ctx, opts.image);
+  trace('create: image found');
   const imageConfig = ctx.images.config(image.id);
+  trace('create: image config read');
   const envFiles = opts.envFiles.map((file) => {
     try {
       return { text: readFileSync(file, 'utf8'), file };
@@ -242,14 +245,17 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
         : `${asked}: resource limits cannot be enforced here: ${cg.reason}`,
     );
   }
+  trace('create: config built');
   const layout = sessionLayout();
   if (layout.size <= 1 && mode !== 'host') {
     // A single-ID session: there is nothing to give a container but S itself.
     mode = 'host';
   }
   ctx.ensureDirs();
+  trace('create: session layout');
   return ctx.containers.locked(() => {
     const all = ctx.containers.list();
+    trace('create: records listed');
     const names = new Set(all.map((c) => c.name));
     let name = opts.name;
     if (name !== undefined && names.has(name)) {
@@ -285,7 +291,9 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
       autoRemove: opts.rm,
       state: { status: 'created' },
     };
+    trace('create: record built');
     ctx.containers.save(rec);
+    trace('create: record saved');
     recordContainerEvent(ctx, 'create', rec);
     return rec;
   });
