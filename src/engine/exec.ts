@@ -137,11 +137,15 @@ function handOver(ctx: EngineContext, rec: ContainerRecord, proc: OciProcess): v
   } finally {
     root.close();
   }
+  trace('exec: executable checked');
   recordContainerEvent(ctx, 'exec', rec);
+  trace('exec: event recorded');
   const fd = native().memfdWithContent('process.json', Buffer.from(JSON.stringify(proc)));
   const args = [RUNTIME, ...runtimeArgs(ctx.runtimeRoot), 'exec', `--process=/proc/self/fd/${fd}`, rec.id];
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   trace('exec: handing over to crun');
+  // No return to main(), whose success warms the code cache (scripts/boot.cjs).
+  if (!process.env.SELKIE_NO_WARM) (globalThis as { __selkieWarmCache?: (kind: string) => void }).__selkieWarmCache?.('exec');
   native().execve(RUNTIME, args, env);
 }
 
