@@ -28,6 +28,10 @@ export interface NativeAddon {
   memfdWithContent(name: string, content: Buffer): number;
   /** replaces this process; throws only when it fails */
   execve(path: string, argv: string[], env: string[]): never;
+  /** posix_spawn with stdio [in, out, err]; [pid, fd that reads EOF once it exited] */
+  spawnProcess(path: string, argv: string[], stdio: [number, number, number], newSession: boolean): [number, number];
+  /** waitpid for a spawnProcess child: exit code, or 128 + signal */
+  waitProcess(pid: number): number;
   /** _exit(2): no teardown; only after all output is written */
   exit(code: number): never;
   seccompCompile(
