@@ -23,6 +23,7 @@ import { parseTransportRef } from '../image/transports/names';
 import { MEDIA, type ImageParts } from '../image/types';
 import { recordImageEvent } from '../state/events';
 import type { EngineContext } from './context';
+import { trace } from '../trace';
 import { EngineError } from './errors';
 import { ingestImage, ingestLayer, LAYER_OPTS, rollbackOnFailure, sweepLeftovers } from './ingest';
 
@@ -122,6 +123,7 @@ async function pullFrom(ctx: EngineContext, text: string, opts: PullOptions): Pr
 
 async function pullFromRegistries(ctx: EngineContext, name: string, opts: PullOptions): Promise<ImageRecord> {
   const cfg = loadRegistriesConfig();
+  trace('pull: registries.conf read');
   const candidates = await candidatesFor(cfg, name, opts);
   const errors: string[] = [];
   for (const candidate of candidates) {
@@ -187,7 +189,9 @@ async function pullOne(ctx: EngineContext, ref: ImageReference, source: Source, 
 async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageReference, source: Source, opts: PullOptions): Promise<ImageRecord> {
   const repo = source.repository;
   const want = opts.platform ?? hostPlatformOf();
+  trace('pull: client ready');
   let m = await client.getManifest(repo, ref.digest ?? ref.tag ?? 'latest');
+  trace('pull: manifest fetched');
   if (m.mediaType === MEDIA.dockerSchema1 || m.mediaType === MEDIA.dockerSchema1Signed) {
     throw new EngineError(
       `${formatReference(ref)} uses a Docker schema 1 manifest, which selkie does not support (it is deprecated and unsafe); ask its publisher to push it again with a current tool`,
@@ -217,6 +221,7 @@ async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageRe
       opts.progress.finish();
     }
     for (const n of names) if (!existing.names.includes(n)) ctx.images.tag(existing.id, n);
+    trace('pull: present');
     return names.every((n) => existing.names.includes(n)) ? existing : ctx.images.get(existing.id)!;
   }
 

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { EngineContext } from '../../engine/context';
 import { EngineError } from '../../engine/errors';
 import type { PullOptions } from '../../engine/pull';
+import { trace } from '../../trace';
 import { ExitError } from '../errors';
 
 export interface RegistryFlags {
@@ -56,6 +57,7 @@ async function promptChoice(name: string, candidates: string[]): Promise<string 
 
 export async function pull(ctx: EngineContext, refs: string[], o: RegistryFlags & { allTags?: boolean }): Promise<void> {
   const { pullImage } = await import('../../engine/pull');
+  trace('pull: modules loaded');
   const opts = await pullOptions(o);
   for (const ref of refs) {
     const rec = await pullImage(ctx, ref, opts);
