@@ -25,20 +25,25 @@ export function readExitCode(file: string): number | undefined {
 /** Records the end of a run (no process left): exited, with code and time. */
 export function recordExit(ctx: EngineContext, id: string, e: { exitCode: number; error?: string }): ContainerRecord | undefined {
   return ctx.containers.update(id, (r) => {
-    r.state = {
-      ...r.state,
-      status: 'exited',
-      exitCode: e.exitCode,
-      finishedAt: new Date().toISOString(),
-      mounted: false,
-      monitorPid: undefined,
-      monitorStart: undefined,
-      pid: undefined,
-      pidStart: undefined,
-    };
+    r.state = exitedState(r.state, e.exitCode);
     if (e.error) r.state.error = e.error;
     else delete r.state.error;
   });
+}
+
+/** A state after the run: exited with its code, nothing running or mounted. */
+function exitedState(s: ContainerRecord['state'], exitCode: number): ContainerRecord['state'] {
+  return {
+    ...s,
+    status: 'exited',
+    exitCode,
+    finishedAt: new Date().toISOString(),
+    mounted: false,
+    monitorPid: undefined,
+    monitorStart: undefined,
+    pid: undefined,
+    pidStart: undefined,
+  };
 }
 
 /** Whether the restart policy wants the container started again after this exit. */
@@ -80,17 +85,7 @@ export async function cleanupContainer(ctx: EngineContext, id: string, opts: { f
     unmountRootfs(containerPaths(ctx, id).rootfs);
     rmSync(exitFile(ctx, id), { force: true });
     restart = shouldRestart(r, exitCode);
-    r.state = {
-      ...r.state,
-      status: 'exited',
-      exitCode,
-      finishedAt: new Date().toISOString(),
-      mounted: false,
-      monitorPid: undefined,
-      monitorStart: undefined,
-      pid: undefined,
-      pidStart: undefined,
-    };
+    r.state = exitedState(r.state, exitCode);
     if (restart) r.state.restartCount = (r.state.restartCount ?? 0) + 1;
   });
   if (!rec || exitCode === undefined) return { rec, restart: false };

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, read, readFileSync, rmSync, writeFileSync, writeS
 import { dirname, join } from 'node:path';
 import { native } from '../native/index';
 import { RUNTIME, runtimeArgs, runtimeErrors } from '../runtime/crun';
-import { checkExecutable, resolveUser, RootFs } from '../runtime/rootfs';
+import { resolveUser, RootFs } from '../runtime/rootfs';
 import { resolveCapabilities } from '../runtime/security';
 import { randomHex } from '../state/random';
 import { toSessionId } from '../userns/mapping';
@@ -19,6 +19,7 @@ import { mergeEnv } from './create';
 import { EngineError } from './errors';
 import { effectiveStatus } from './liveness';
 import { requireContainer } from './remove';
+import { commandProblem } from './start';
 import { trace } from '../trace';
 import { recordContainerEvent } from '../state/events';
 
@@ -127,16 +128,8 @@ function relayTerminal(master: number): { stop: () => void; drained: Promise<voi
  * 127/126 and message.  Returns only if execve failed.
  */
 function handOver(ctx: EngineContext, rec: ContainerRecord, proc: OciProcess): void {
-  const root = new RootFs(join(ctx.runDir(rec.id), 'rootfs'));
-  try {
-    const check = checkExecutable(root, proc.args[0], proc.env);
-    if (!check.ok) {
-      const kind = check.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
-      throw new EngineError(`crun: ${check.reason}: ${kind}`, check.code);
-    }
-  } finally {
-    root.close();
-  }
+  const problem = commandProblem(join(ctx.runDir(rec.id), 'rootfs'), proc.args[0], proc.env);
+  if (problem) throw problem;
   trace('exec: executable checked');
   recordContainerEvent(ctx, 'exec', rec);
   trace('exec: event recorded');
@@ -221,16 +214,8 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     if (code !== 0) {
       const errors = runtimeErrors(log);
       if (errors.length) {
-        const root = new RootFs(join(runDir, 'rootfs'));
-        try {
-          const check = checkExecutable(root, o.args[0], proc.env);
-          if (!check.ok) {
-            const kind = check.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
-            throw new EngineError(`crun: ${check.reason}: ${kind}`, check.code);
-          }
-        } finally {
-          root.close();
-        }
+        const problem = commandProblem(join(runDir, 'rootfs'), o.args[0], proc.env);
+        if (problem) throw problem;
         throw new EngineError(`crun: ${errors.join('; ')}: OCI runtime error`, 126);
       }
     }

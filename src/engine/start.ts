@@ -25,6 +25,7 @@ import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { isActive, processStartTime } from './liveness';
 import { trace } from '../trace';
+import { recordExit } from './cleanup';
 import { recordContainerEvent } from '../state/events';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -201,9 +202,14 @@ const EXEC_ERROR = /executable file|exec|open executable|No such file or directo
 
 export function classifyExecFailure(rootfs: string, rec: ContainerRecord, errors: string[]): EngineError | undefined {
   if (!errors.some((e) => EXEC_ERROR.test(e))) return undefined;
+  return commandProblem(rootfs, rec.config.args[0], rec.config.env);
+}
+
+/** Podman's error (127 not found, 126 not executable) when cmd cannot run in the mounted root, else undefined. */
+export function commandProblem(rootfs: string, cmd: string, env: string[]): EngineError | undefined {
   const root = new RootFs(rootfs);
   try {
-    const exec = checkExecutable(root, rec.config.args[0], rec.config.env);
+    const exec = checkExecutable(root, cmd, env);
     if (exec.ok) return undefined;
     const kind = exec.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
     return new EngineError(`crun: ${exec.reason}: ${kind}`, exec.code);
@@ -302,10 +308,7 @@ export async function startAttached(ctx: EngineContext, id: string, opts: { remo
   const finish = (exitCode: number, error?: string) => {
     // A container removed right afterwards (--rm) needs no record of its exit.
     if (opts.removeAfter) return;
-    ctx.containers.update(id, (r) => {
-      r.state = { ...r.state, status: 'exited', exitCode, finishedAt: new Date().toISOString(), mounted: false, monitorPid: undefined };
-      if (error) r.state.error = error;
-    });
+    recordExit(ctx, id, { exitCode, error });
   };
 
   let prepared: Prepared;
