@@ -12,18 +12,56 @@ const Module = require('node:module');
 
 const scripts = [];
 
+// Group words whose next word names the command (`container cleanup`).
+const GROUPS = new Set(['container', 'image', 'manifest', 'volume', 'network', 'system', 'healthcheck', 'pod', 'generate']);
+
+/**
+ * The kind of command this process runs, from its arguments: each kind gets
+ * caches of its own (warmed by its first success, below), holding what it
+ * compiles and no more, since a cache costs its size to load at every start.
+ */
+function commandKind(argv) {
+  const words = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i];
+    if (words.length === 0 && (a === '--root' || a === '--runroot')) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) {
+      if (words.length === 0) continue;
+      break;
+    }
+    words.push(a);
+    if (!GROUPS.has(words[0])) break;
+  }
+  let kind = words.join('-');
+  if (words[0] === 'run') {
+    // run's paths differ: foreground --rm (crun alone), detached, attached, terminal.
+    const has = (...f) => argv.some((a) => f.includes(a) || (/^-[a-zA-Z]+$/.test(a) && f.some((x) => x.length === 2 && a.includes(x[1]))));
+    kind += has('-d', '--detach') ? '.d' : has('--rm') ? '.rm' : '';
+    if (has('-t', '--tty')) kind += '.t';
+  }
+  return /^[a-z][a-z0-9.-]{0,40}$/.test(kind) ? kind : undefined;
+}
+const KIND = commandKind(process.argv.slice(2));
+
 function load(name) {
   const file = path.join(__dirname, name);
-  const cacheFile = `${file}.cache`;
+  const buildCache = `${file}.cache`;
+  const kindCache = KIND ? `${file}.${KIND}.cache` : undefined;
   const source = fs.readFileSync(file, 'utf8');
   let cachedData;
-  try {
-    cachedData = fs.readFileSync(cacheFile);
-  } catch {
-    cachedData = undefined;
+  for (const f of kindCache ? [kindCache, buildCache] : [buildCache]) {
+    try {
+      cachedData = fs.readFileSync(f);
+      break;
+    } catch {
+      cachedData = undefined;
+    }
   }
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  scripts.push({ script, cacheFile });
+  scripts.push({ script, cacheFile: buildCache, kindCache });
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(__dirname);
@@ -46,32 +84,21 @@ if (process.env.SELKIE_WRITE_CODE_CACHE === '1') {
   });
 }
 
-// Self-warming: the build-time cache holds what loading the bundles
+// Self-warming: the build-time caches hold what loading the bundles
 // compiles, not the functions a command runs (they compile lazily, ~20 ms of
-// a `run`).  The first time a kind of command succeeds here, its process
-// writes the caches again with everything it compiled (V8 keeps what it
-// deserialized from the old cache too, so they only grow).  Skipped where
-// dist/ is not ours to write (a system install); the marker file lists the
-// kinds done, so each costs its ~10 ms once.
-globalThis.__selkieWarmCache = (kind) => {
-  const marker = path.join(__dirname, 'warm.json');
-  let done = {};
-  try {
-    done = JSON.parse(fs.readFileSync(marker, 'utf8'));
-    if (done[kind]) return;
-  } catch {
-    /* first warm-up */
-  }
+// a `run`).  The first success of each kind of command writes caches of its
+// own with everything that process compiled.  Skipped where dist/ is not
+// ours to write (a system install).
+globalThis.__selkieWarmCache = () => {
+  if (!KIND) return;
   try {
     fs.accessSync(__dirname, fs.constants.W_OK);
-    for (const { script, cacheFile } of scripts) {
-      const tmp = `${cacheFile}.${process.pid}.tmp`;
+    for (const { script, kindCache } of scripts) {
+      if (fs.existsSync(kindCache)) continue;
+      const tmp = `${kindCache}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, script.createCachedData());
-      fs.renameSync(tmp, cacheFile);
+      fs.renameSync(tmp, kindCache);
     }
-    const tmp = `${marker}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ ...done, [kind]: true }));
-    fs.renameSync(tmp, marker);
   } catch {
     /* read-only install, or a race with another writer: nothing lost */
   }

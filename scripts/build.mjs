@@ -9,7 +9,7 @@
 // loader for the extra bundle on first use.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,8 +69,8 @@ await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: 
 copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // Warm V8's code caches with a command that loads the modules the frequent
 // commands and the registry commands use.
-// A new build starts cold: its caches, and the record of warmed commands (boot.cjs).
-for (const f of ['selkie-main.js.cache', 'selkie-extra.js.cache', 'warm.json']) rmSync(join(root, 'dist', f), { force: true });
+// A new build starts cold: its caches, and those each kind of command wrote (boot.cjs).
+for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.cache') || f === 'warm.json') rmSync(join(root, 'dist', f), { force: true });
 execFileSync(process.execPath, [join(root, 'dist/selkie.js'), '__warm-cache'], {
   env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
   stdio: 'inherit',

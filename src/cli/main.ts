@@ -565,12 +565,10 @@ async function warmCache(): Promise<void> {
   ]);
 }
 
-/** See scripts/boot.cjs: the first success of each kind of command refreshes the code caches. */
-function warmCodeCache(name: string, o: Opts): void {
-  const warm = (globalThis as { __selkieWarmCache?: (kind: string) => void }).__selkieWarmCache;
-  if (!warm || process.env.SELKIE_NO_WARM) return;
-  const variant = name === 'run' ? (o.detach ? ':d' : o.rm ? ':rm' : '') + (o.tty ? ':t' : '') : '';
-  warm(name + variant);
+/** See scripts/boot.cjs: the first success of each kind of command writes code caches of its own. */
+function warmCodeCache(): void {
+  const warm = (globalThis as { __selkieWarmCache?: () => void }).__selkieWarmCache;
+  if (warm && !process.env.SELKIE_NO_WARM) warm();
 }
 
 async function dispatch(argv: string[]): Promise<number> {
@@ -638,7 +636,7 @@ async function dispatch(argv: string[]): Promise<number> {
   trace('parsed');
   if (cmd.session) await needSession();
   const code = (await cmd.run(g, parsed.options, parsed.args)) ?? 0;
-  if (code === 0) warmCodeCache(cmd.name, parsed.options);
+  if (code === 0) warmCodeCache();
   return code;
 }
 

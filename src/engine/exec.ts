@@ -15,11 +15,11 @@ import { toSessionId } from '../userns/mapping';
 import { mappingOf } from './container-mount';
 import type { ContainerRecord } from '../state/containers';
 import type { EngineContext } from './context';
-import { mergeEnv } from './create';
+import { mergeEnv } from './env';
 import { EngineError } from './errors';
 import { effectiveStatus } from './liveness';
 import { requireContainer } from './remove';
-import { commandProblem } from './start';
+import { commandProblem } from './command-check';
 import { trace } from '../trace';
 import { recordContainerEvent } from '../state/events';
 
@@ -138,7 +138,7 @@ function handOver(ctx: EngineContext, rec: ContainerRecord, proc: OciProcess): v
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   trace('exec: handing over to crun');
   // No return to main(), whose success warms the code cache (scripts/boot.cjs).
-  if (!process.env.SELKIE_NO_WARM) (globalThis as { __selkieWarmCache?: (kind: string) => void }).__selkieWarmCache?.('exec');
+  if (!process.env.SELKIE_NO_WARM) (globalThis as { __selkieWarmCache?: () => void }).__selkieWarmCache?.();
   native().execve(RUNTIME, args, env);
 }
 

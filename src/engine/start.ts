@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, wri
 import { writeFileAtomic } from '../state/atomic';
 import { join } from 'node:path';
 import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
-import { checkExecutable, resolveUser, RootFs, type ResolvedUser } from '../runtime/rootfs';
+import { resolveUser, RootFs, type ResolvedUser } from '../runtime/rootfs';
 import { defaultSeccompProfile, type OciSeccomp } from '../runtime/seccomp';
 import { BPF_ANNOTATION, canPrecompile, compiledProfile } from '../runtime/seccomp-bpf';
 import { maskedAndReadonlyPaths, parseSecurityOpts, resolveCapabilities } from '../runtime/security';
@@ -26,6 +26,7 @@ import { EngineError } from './errors';
 import { isActive, processStartTime } from './liveness';
 import { trace } from '../trace';
 import { recordExit } from './cleanup';
+import { commandProblem } from './command-check';
 import { recordContainerEvent } from '../state/events';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -205,18 +206,6 @@ export function classifyExecFailure(rootfs: string, rec: ContainerRecord, errors
   return commandProblem(rootfs, rec.config.args[0], rec.config.env);
 }
 
-/** Podman's error (127 not found, 126 not executable) when cmd cannot run in the mounted root, else undefined. */
-export function commandProblem(rootfs: string, cmd: string, env: string[]): EngineError | undefined {
-  const root = new RootFs(rootfs);
-  try {
-    const exec = checkExecutable(root, cmd, env);
-    if (exec.ok) return undefined;
-    const kind = exec.code === 127 ? 'OCI runtime attempted to invoke a command that was not found' : 'OCI permission denied';
-    return new EngineError(`crun: ${exec.reason}: ${kind}`, exec.code);
-  } finally {
-    root.close();
-  }
-}
 
 function signalNumber(sig: NodeJS.Signals | null): number {
   return sig ? ((osConstants.signals as Record<string, number>)[sig] ?? 0) : 0;
