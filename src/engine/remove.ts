@@ -1,7 +1,7 @@
 // Removing a container: stop what still runs, unmount, delete its writable
 // layer and runtime files, and only then drop the record, so its ID block
 // stays reserved until nothing of it is left.
-import { readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { forceDelete } from '../runtime/crun';
 import type { ContainerRecord } from '../state/containers';
@@ -86,6 +86,9 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   }
   unmountRootfs(join(runDir, 'rootfs'));
   removeTree(runDir);
+  // What conmon left beside the run directory: its exit file and the short
+  // link to the attach socket.
+  for (const left of [join(ctx.paths.runRoot, 'exits', rec.id), join(ctx.paths.runRoot, 'socket', rec.id)]) rmSync(left, { force: true });
   // The writable layer first, the record last: a crash in between leaves a
   // record that the next rm finishes, never an orphaned directory.
   for (const sub of ['diff', 'work']) removeTree(join(dir, sub));

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBusybox, graphRoot, ok, ROOT, selkie, SELKIE, selkieAsync, sessionMounts, waitFor } from './helpers';
+import { ensureBusybox, graphRoot, ok, ROOT, runRoot, selkie, SELKIE, selkieAsync, sessionMounts, waitFor } from './helpers';
 
 let IMG: string;
 beforeAll(async () => {
@@ -42,6 +42,9 @@ describe('detached containers', () => {
     // Nothing of it left mounted.
     expect(sessionMounts().filter((m) => m.includes(id))).toEqual([]);
     ok(['rm', 'bg1']);
+    // Nothing of conmon's left behind either.
+    expect(existsSync(join(runRoot(), 'socket', id))).toBe(false);
+    expect(existsSync(join(runRoot(), 'exits', id))).toBe(false);
   });
 
   it('tells the truth after its monitor is killed: running while the process lives, exited after', async () => {
