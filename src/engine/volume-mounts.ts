@@ -101,7 +101,10 @@ export function presentMounts(ctx: EngineContext, rec: ContainerRecord, root: Ro
   const out: OciMount[] = [];
   const chowned: string[] = [];
   const fused: string[] = [];
-  (rec.config.mounts ?? []).forEach((m, i) => {
+  // Parents before what is mounted below them (-v a:/srv -v b:/srv/x).
+  const depth = (d: string) => d.split('/').filter(Boolean).length;
+  const ordered = (rec.config.mounts ?? []).map((m, i) => [m, i] as const).sort((a, b) => depth(a[0].destination) - depth(b[0].destination));
+  ordered.forEach(([m, i]) => {
     if (m.type === 'tmpfs') {
       out.push({ destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: [...m.options, ...(m.readOnly ? ['ro'] : [])] });
       return;
@@ -109,7 +112,10 @@ export function presentMounts(ctx: EngineContext, rec: ContainerRecord, root: Ro
     let source: string;
     if (m.type === 'volume') {
       source = presentVolume(ctx, rec, m, i, root, mapping);
-      if (source !== ctx.volumes.dataDir(m.source!)) fused.push(ctx.volumes.dataDir(m.source!));
+      if (source !== ctx.volumes.dataDir(m.source!)) {
+        fused.push(ctx.volumes.dataDir(m.source!));
+        writeFileSync(presentedFile(ctx, rec.id), JSON.stringify(fused));
+      }
     } else {
       source = m.source!;
       if (!existsSync(source)) throw new EngineError(`${source}: bind mount source does not exist: no such file or directory`);
@@ -121,14 +127,16 @@ export function presentMounts(ctx: EngineContext, rec: ContainerRecord, root: Ro
       // For a volume, its stored (container) IDs are what the container sees.
       const [dirUid, dirGid] = m.type === 'volume' ? [user.uid, user.gid] : [uid, gid];
       const dir = m.type === 'volume' ? ctx.volumes.dataDir(m.source!) : source;
-      if (m.type === 'bind') chowned.push(source);
+      if (m.type === 'bind') {
+        // Recorded before the change, so that a failure part-way is still given back.
+        chowned.push(source);
+        writeFileSync(chownedFile(ctx, rec.id), JSON.stringify({ paths: chowned, uid: mapping.uid ?? null, gid: mapping.gid ?? null }));
+      }
       // Only what belongs to the user (S 0) changes hands: nothing else of the host.
       chownTree(dir, (u, g) => (m.type === 'volume' || u === 0 ? [dirUid, dirGid] : [u, g]));
     }
     out.push({ destination: m.destination, type: 'bind', source, options: bindOptions(m) });
   });
-  if (fused.length) writeFileSync(presentedFile(ctx, rec.id), JSON.stringify(fused));
-  if (chowned.length) writeFileSync(chownedFile(ctx, rec.id), JSON.stringify({ paths: chowned, uid: mapping.uid ?? null, gid: mapping.gid ?? null }));
   return out;
 }
 
@@ -157,7 +165,12 @@ export function releaseMounts(ctx: EngineContext, id: string): void {
     const p = join(dir, n);
     unmountRootfs(p);
     if (isMounted(p)) throw new EngineError(`cannot unmount volume at ${p}`);
-    rmdirSync(p);
+    try {
+      rmdirSync(p);
+    } catch (err) {
+      // Another process (conmon's cleanup, rm -f) released it meanwhile.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
   try {
     for (const data of JSON.parse(readFileSync(presentedFile(ctx, id), 'utf8')) as string[]) scrubOpaqueMarkers(data);

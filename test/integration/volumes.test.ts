@@ -95,7 +95,9 @@ describe('volume commands', () => {
     expect(out(['run', '--rm', '-v', 'it-cmd2:/v', IMG, 'sh', '-c', 'cat /v/f; stat -c %u:%g /v/sub'])).toBe('data\n33:33');
 
     // In use: refused with Podman's exit code 2; -f removes the container too.
-    ok(['create', '--name', 'vol-user', '-v', 'it-cmd:/v', IMG, 'true']);
+    ok(['create', '--name', 'vol-user', '-v', 'it-cmd:/v:ro', IMG, 'true']);
+    const mounts = JSON.parse(ok(['inspect', 'vol-user']))[0].Mounts;
+    expect(mounts).toMatchObject([{ Type: 'volume', Name: 'it-cmd', Destination: '/v', Driver: 'local', RW: false }]);
     const used = selkie(['volume', 'rm', 'it-cmd']);
     expect(used.code).toBe(2);
     expect(used.stderr).toContain('volume is being used');
@@ -140,6 +142,9 @@ describe('bind and tmpfs mounts', () => {
     const ro = selkie(['run', '--rm', '-v', `${dir}:/b:ro,Z`, IMG, 'touch', '/b/g']);
     expect(ro.code).not.toBe(0);
     expect(existsSync(join(dir, 'g'))).toBe(false);
+    // A mount below another comes after it, whatever the order given.
+    ok(['run', '--rm', '--mount', 'type=tmpfs,dst=/b/t', '--mount', `type=bind,src=${dir},dst=/b`, IMG, 'sh', '-c', 'echo y > /b/t/x']);
+    expect(existsSync(join(dir, 't', 'x'))).toBe(false);
   });
 
   it('--mount type=tmpfs with size and mode', () => {
