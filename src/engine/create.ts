@@ -231,10 +231,11 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
   }
   ctx.ensureDirs();
   trace('create: session layout');
-  if (specs.length || imageVolumes.length) {
-    config.mounts = resolveContainerMounts(ctx, specs, imageVolumes, Object.keys(config.tmpfs ?? {}));
-  }
-  return ctx.containers.locked(() => {
+  const needVolumes = specs.length > 0 || imageVolumes.length > 0;
+  // With volumes: under the volume lock too (taken first), so that no
+  // `volume rm` or `prune` sees a volume between its creation here and the
+  // record that uses it.
+  const save = () => ctx.containers.locked(() => {
     const all = ctx.containers.list();
     trace('create: records listed');
     const names = new Set(all.map((c) => c.name));
@@ -260,6 +261,7 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
         );
       }
     }
+    if (needVolumes) config.mounts = resolveContainerMounts(ctx, specs, imageVolumes, Object.keys(config.tmpfs ?? {}), true);
     const id = ctx.containers.newId();
     const rec: ContainerRecord = {
       id,
@@ -278,4 +280,5 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
     recordContainerEvent(ctx, 'create', rec);
     return rec;
   });
+  return needVolumes ? ctx.volumes.locked(save) : save();
 }

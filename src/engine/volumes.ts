@@ -26,6 +26,8 @@ function randomVolumeName(): string {
 export function createVolume(
   ctx: EngineContext,
   opts: { name?: string; labels?: Record<string, string>; options?: Record<string, string>; anonymous?: boolean; ignoreExisting?: boolean },
+  /** the caller holds the volume lock already (flock is not re-entrant) */
+  locked = false,
 ): VolumeRecord {
   const name = opts.name ?? randomVolumeName();
   if (!VOLUME_NAME.test(name)) throw new EngineError(`volume name "${name}" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
@@ -33,7 +35,8 @@ export function createVolume(
     throw new EngineError(`invalid volume option "${k}" for the local driver: no options are supported yet`);
   }
   ctx.ensureDirs();
-  return ctx.volumes.locked(() => {
+  const under = <T>(fn: () => T): T => (locked ? fn() : ctx.volumes.locked(fn));
+  return under(() => {
     try {
       return ctx.volumes.create({
         Name: name,
@@ -152,7 +155,7 @@ export function volumeFilter(filters: string[]): (v: VolumeRecord) => boolean {
  * created with random names, bind sources made absolute and resolved on the
  * host (the user's own choice of path; nothing the image controls).
  */
-export function resolveContainerMounts(ctx: EngineContext, specs: MountSpec[], imageVolumes: string[], covered: string[], cwd = process.cwd()): MountSpec[] {
+export function resolveContainerMounts(ctx: EngineContext, specs: MountSpec[], imageVolumes: string[], covered: string[], locked = false, cwd = process.cwd()): MountSpec[] {
   const out: MountSpec[] = [];
   const taken = new Set([...covered, ...specs.map((m) => m.destination)]);
   const implied: MountSpec[] = imageVolumes
@@ -171,7 +174,7 @@ export function resolveContainerMounts(ctx: EngineContext, specs: MountSpec[], i
       }
       out.push({ ...m, source: real });
     } else if (m.type === 'volume') {
-      const v = createVolume(ctx, { name: m.source, anonymous: m.source === undefined, ignoreExisting: true });
+      const v = createVolume(ctx, { name: m.source, anonymous: m.source === undefined, ignoreExisting: true }, locked);
       out.push({ ...m, source: v.Name, ...(m.source === undefined ? { anonymous: true } : {}) });
     } else {
       out.push(m);
