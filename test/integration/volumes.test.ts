@@ -7,7 +7,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statS
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDockerArchive, busyboxEntries, type TarEntry } from '../../scripts/fixtures.mjs';
-import { ensureBusybox, hostUid, newContainerMounts, ok, selkie, sessionMounts, tempDir, waitFor } from './helpers';
+import { ensureBusybox, hostUid, newContainerMounts, ok, selkie, selkieAsync, sessionMounts, tempDir, waitFor } from './helpers';
 
 /** ok() without the final newline. */
 function out(args: string[]): string {
@@ -41,7 +41,9 @@ describe('named volumes across containers', () => {
     // The volume stores container IDs: what B wrote is 1000:100 in a third container, and under --userns=host.
     const third = out(['run', '--rm', '-v', 'it-shared:/data', IMG, 'stat', '-c', '%u:%g', '/data/d/g']);
     expect(third).toBe('1000:100');
-    expect(out(['run', '--rm', '--userns=host', '-v', 'it-shared:/data', IMG, 'stat', '-c', '%u:%g', '/data/d/f'])).toBe('33:33');
+    for (const mode of ['host', 'auto', 'keep-id']) {
+      expect([mode, out(['run', '--rm', `--userns=${mode}`, '-v', 'it-shared:/data', IMG, 'stat', '-c', '%u:%g', '/data/d/f'])]).toEqual([mode, '33:33']);
+    }
     selkie(['rm', '-f', 'vol-b']);
     // fuse-overlayfs's opaque markers do not stay in the data (host-mode containers and export read it directly).
     expect(ok(['run', '--rm', '--userns=host', '-v', 'it-shared:/data', IMG, 'ls', '-aR', '/data'])).not.toContain('.wh.');
@@ -70,7 +72,7 @@ describe('named volumes across containers', () => {
 });
 
 describe('volume commands', () => {
-  it('create, ls, inspect, exists, export, import, rm, prune', () => {
+  it('create, ls, inspect, exists, export, import, rm, prune', async () => {
     for (const v of ['it-cmd', 'it-cmd2']) selkie(['volume', 'rm', '-f', v]);
     expect(out(['volume', 'create', '--label', 'k=v', 'it-cmd'])).toBe('it-cmd');
     const dup = selkie(['volume', 'create', 'it-cmd']);
@@ -107,6 +109,13 @@ describe('volume commands', () => {
     ok(['volume', 'rm', '-f', 'it-cmd']);
     expect(selkie(['container', 'exists', 'vol-user']).code).toBe(1);
     expect(selkie(['volume', 'exists', 'it-cmd']).code).toBe(1);
+
+    // Concurrent creates of one name: exactly one wins, and no half-made volume is left.
+    selkie(['volume', 'rm', '-f', 'it-race']);
+    const racers = await Promise.all([1, 2, 3, 4].map(() => selkieAsync(['volume', 'create', 'it-race'])));
+    expect(racers.filter((r) => r.code === 0)).toHaveLength(1);
+    expect(out(['volume', 'ls', '-q', '--filter', 'name=^it-race$'])).toBe('it-race');
+    ok(['volume', 'rm', 'it-race']);
 
     // prune takes unused volumes only.
     ok(['create', '--name', 'vol-user', '-v', 'it-used:/v', IMG, 'true']);
