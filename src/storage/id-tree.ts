@@ -1,7 +1,10 @@
-// Walking a directory tree to copy or re-own it without ever following a
-// symlink: every entry is lstat'ed, links are recreated or lchown'ed as links,
-// and only real directories are descended into.
-import { copyFileSync, unlinkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, chmodSync, constants } from 'node:fs';
+// Walking a directory tree to copy, re-own or tidy it without ever following
+// a symlink: every entry is lstat'ed, links are recreated or lchown'ed as
+// links, and only real directories are descended into (by fd, for trees a
+// running container may change under the walk).
+import { chmodSync, chownSync, closeSync, constants, copyFileSync, fstatSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
+import { AT_FDCWD, native } from '../native/index';
+import { DIR_FLAGS, errCode, O_NOFOLLOW, openDirBeneath, procPath } from './safe-tree';
 import { join } from 'node:path';
 
 export type IdMap = (uid: number, gid: number) => [number, number];
@@ -35,16 +38,68 @@ export function copyTreeMapped(src: string, dst: string, ids: IdMap): void {
   }
 }
 
-/** Sets the owners of `root` and everything below it to what `ids` returns (unchanged when it returns the same). */
-export function chownTree(root: string, ids: IdMap): void {
-  const st = lstatSync(root);
-  const [uid, gid] = ids(st.uid, st.gid);
-  if (uid !== st.uid || gid !== st.gid) {
-    lchownSync(root, uid, gid);
-    // chown clears set-ID bits of files; keep the rest of the mode as it was.
-    if (!st.isSymbolicLink() && !st.isDirectory()) chmodSync(root, st.mode & 0o777);
+/**
+ * Runs fn(dirFd, name, stat) for every entry below the directory `root`
+ * (children before their directory's own turn ends).  Directories are opened
+ * relative to their parent's fd with no symlink allowed (safe-tree.ts), so a
+ * container that shares the tree and swaps a directory for a link while we
+ * walk cannot lead the walk out of it; fn acts on `procPath(dirFd, name)`,
+ * whose last component is not followed by the l* calls.
+ */
+function walkBeneath(dirFd: number, fn: (dirFd: number, name: string, st: Stats) => void): void {
+  for (const name of readdirSync(procPath(dirFd))) {
+    let st: Stats;
+    try {
+      st = lstatSync(procPath(dirFd, name));
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') continue;
+      throw err;
+    }
+    fn(dirFd, name, st);
+    if (!st.isDirectory()) continue;
+    let child: number;
+    try {
+      child = openDirBeneath(dirFd, name);
+    } catch (err) {
+      // Replaced meanwhile (by a link: ELOOP/ENOTDIR) or gone: not ours to walk.
+      if (['ENOENT', 'ELOOP', 'ENOTDIR', 'EXDEV'].includes(errCode(err) ?? '')) continue;
+      throw err;
+    }
+    try {
+      walkBeneath(child, fn);
+    } finally {
+      closeSync(child);
+    }
   }
-  if (st.isDirectory()) for (const name of readdirSync(root)) chownTree(join(root, name), ids);
+}
+
+/** Runs fn on the directory root's own fd (opened without following a link in its last component). */
+function withRoot(root: string, fn: (fd: number) => void): void {
+  const fd = native().openat2(AT_FDCWD, root, DIR_FLAGS | O_NOFOLLOW, 0, 0);
+  try {
+    fn(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function chownEntry(path: string, st: Stats, ids: IdMap): void {
+  const [uid, gid] = ids(st.uid, st.gid);
+  if (uid === st.uid && gid === st.gid) return;
+  lchownSync(path, uid, gid);
+}
+
+/** Sets the owners of directory `root` and everything below it to what `ids` returns (unchanged when it returns the same). */
+export function chownTree(root: string, ids: IdMap): void {
+  const top = lstatSync(root);
+  if (!top.isDirectory()) return chownEntry(root, top, ids);
+  withRoot(root, (fd) => {
+    // The directory itself through its fd (chown follows the /proc link to exactly it).
+    const st = fstatSync(fd);
+    const [uid, gid] = ids(st.uid, st.gid);
+    if (uid !== st.uid || gid !== st.gid) chownSync(procPath(fd), uid, gid);
+    walkBeneath(fd, (dirFd, name, est) => chownEntry(procPath(dirFd, name), est, ids));
+  });
 }
 
 /** The names fuse-overlayfs gives the opaque markers it puts in every directory it creates. */
@@ -57,13 +112,11 @@ export const OPAQUE_MARKERS = ['.wh..wh..opq', '.wh..opq'];
  * that reads the data directly (--userns=host, export) must not see them.
  */
 export function scrubOpaqueMarkers(root: string): void {
-  for (const e of readdirSync(root, { withFileTypes: true })) {
-    const p = join(root, e.name);
-    if (e.isDirectory()) scrubOpaqueMarkers(p);
-    else if (OPAQUE_MARKERS.includes(e.name)) {
-      const st = lstatSync(p);
-      const marker = e.name === '.wh..opq' ? st.isCharacterDevice() && st.rdev === 0 : st.isFile() && st.size === 0;
-      if (marker) unlinkSync(p);
-    }
-  }
+  withRoot(root, (fd) =>
+    walkBeneath(fd, (dirFd, name, st) => {
+      if (!OPAQUE_MARKERS.includes(name)) return;
+      const marker = name === '.wh..opq' ? st.isCharacterDevice() && st.rdev === 0 : st.isFile() && st.size === 0;
+      if (marker) unlinkSync(procPath(dirFd, name));
+    }),
+  );
 }

@@ -3,7 +3,7 @@
 // volume commands, copy-up of image content, bind mounts with :U, tmpfs
 // mounts, anonymous volumes of image VOLUMEs, and an image whose symlink at
 // the mount target must not lead the mount to the host.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDockerArchive, busyboxEntries, type TarEntry } from '../../scripts/fixtures.mjs';
@@ -138,6 +138,11 @@ describe('bind and tmpfs mounts', () => {
       const st = lstatSync(join(dir, p));
       expect([p, st.uid, st.gid]).toEqual([p, hostUid(), process.getgid!()]);
     }
+    // A single file too.
+    const file = join(T, 'ufile');
+    writeFileSync(file, 'a\n');
+    ok(['run', '--rm', '-u', '33', '-v', `${file}:/f:U`, IMG, 'sh', '-c', 'echo b >> /f']);
+    expect([lstatSync(file).uid, readFileSync(file, 'utf8')]).toEqual([hostUid(), 'a\nb\n']);
     // Without :U, uid 33 cannot write to the user's directory.
     const denied = selkie(['run', '--rm', '-u', '33', '-v', `${dir}:/d`, IMG, 'touch', '/d/nope']);
     expect(denied.code).not.toBe(0);

@@ -1,11 +1,12 @@
 // -v/--mount parsing, the volume store (atomic create, taken names, removal)
 // and the volume filters.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMountFlag, parseMounts, parseVolumeFlag } from '../../src/engine/mount-spec';
 import { volumeFilter } from '../../src/engine/volumes';
+import { scrubOpaqueMarkers } from '../../src/storage/id-tree';
 import { VolumeExistsError, VolumeStore, type VolumeRecord } from '../../src/state/volumes';
 
 describe('-v', () => {
@@ -86,5 +87,27 @@ describe('volume filters', () => {
     expect(volumeFilter(['label=k=v'])(v('a', { k: 'w' }))).toBe(false);
     expect(volumeFilter(['driver=local', 'anonymous=true'])(v('a', {}, true))).toBe(true);
     expect(() => volumeFilter(['color=red'])).toThrow(/invalid filter/);
+  });
+});
+
+describe('opaque marker scrub', () => {
+  it('removes empty .wh..wh..opq files below the root and follows no link out of it', () => {
+    const base = mkdtempSync(join(tmpdir(), 'selkie-scrub-'));
+    try {
+      const root = join(base, 'data');
+      const outside = join(base, 'outside');
+      mkdirSync(join(root, 'a', 'b'), { recursive: true });
+      mkdirSync(outside);
+      writeFileSync(join(root, 'a', '.wh..wh..opq'), '');
+      writeFileSync(join(root, 'a', 'b', '.wh..wh..opq'), 'not empty: not a marker');
+      writeFileSync(join(outside, '.wh..wh..opq'), '');
+      symlinkSync(outside, join(root, 'a', 'link'));
+      scrubOpaqueMarkers(root);
+      expect(existsSync(join(root, 'a', '.wh..wh..opq'))).toBe(false);
+      expect(existsSync(join(root, 'a', 'b', '.wh..wh..opq'))).toBe(true);
+      expect(existsSync(join(outside, '.wh..wh..opq'))).toBe(true);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
