@@ -117,8 +117,8 @@ export function pruneVolumes(ctx: EngineContext, filter: (v: VolumeRecord) => bo
   return removed;
 }
 
-/** Podman's volume filters: name= (substring or regexp), label=KEY[=VALUE], driver=, anonymous=. */
-export function volumeFilter(filters: string[]): (v: VolumeRecord) => boolean {
+/** Podman's volume filters: name= (substring or regexp), label=KEY[=VALUE], driver=, anonymous=, dangling= (no container uses it). */
+export function volumeFilter(filters: string[], inUse: (name: string) => boolean = () => false): (v: VolumeRecord) => boolean {
   const tests = filters.map((f) => {
     const eq = f.indexOf('=');
     if (eq <= 0) throw new EngineError(`invalid filter "${f}": use KEY=VALUE`);
@@ -142,8 +142,10 @@ export function volumeFilter(filters: string[]): (v: VolumeRecord) => boolean {
         return (v: VolumeRecord) => v.Driver === value;
       case 'anonymous':
         return (v: VolumeRecord) => !!v.Anonymous === (value === 'true');
+      case 'dangling':
+        return (v: VolumeRecord) => !inUse(v.Name) === (value === 'true');
       default:
-        throw new EngineError(`invalid filter "${key}": supported are name, label, driver, anonymous`);
+        throw new EngineError(`invalid filter "${key}": supported are name, label, driver, anonymous, dangling`);
     }
   });
   return (v) => tests.every((t) => t(v));

@@ -119,6 +119,7 @@ describe('volume commands', () => {
 
     // prune takes unused volumes only.
     ok(['create', '--name', 'vol-user', '-v', 'it-used:/v', IMG, 'true']);
+    expect(out(['volume', 'ls', '-q', '--filter', 'dangling=false', '--filter', 'name=^it-'])).toBe('it-used');
     const pruned = out(['volume', 'prune', '-f']).split('\n');
     expect(pruned).toContain('it-cmd2');
     expect(pruned).not.toContain('it-used');

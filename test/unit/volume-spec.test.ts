@@ -86,6 +86,8 @@ describe('volume filters', () => {
     expect(volumeFilter(['label=k'])(v('a', { k: '' }))).toBe(true);
     expect(volumeFilter(['label=k=v'])(v('a', { k: 'w' }))).toBe(false);
     expect(volumeFilter(['driver=local', 'anonymous=true'])(v('a', {}, true))).toBe(true);
+    expect(volumeFilter(['dangling=true'], (n) => n === 'used')(v('used'))).toBe(false);
+    expect(volumeFilter(['dangling=true'], (n) => n === 'used')(v('free'))).toBe(true);
     expect(() => volumeFilter(['color=red'])).toThrow(/invalid filter/);
   });
 });

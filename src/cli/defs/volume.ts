@@ -49,16 +49,16 @@ export const commands: CommandDef[] = [
     options: [
       FORMAT,
       bool('quiet', 'q', 'print only the volume names'),
-      str('filter', 'f', 'filter output: name, label, driver, anonymous', true),
+      str('filter', 'f', 'filter output: name, label, driver, anonymous, dangling', true),
       bool('noheading', 'n', 'do not print column headings'),
     ],
     maxArgs: 0,
     hidden: true,
     async run(g, o) {
       const ctx = await engine(g);
-      const { inspectVolume, volumeFilter } = await import('../../engine/volumes');
-      const keep = volumeFilter(o.filter ?? []);
+      const { inspectVolume, volumeFilter, volumeUsers } = await import('../../engine/volumes');
       const all = ctx.containers.list();
+      const keep = volumeFilter(o.filter ?? [], (n) => volumeUsers(ctx, n, all).length > 0);
       const rows = ctx.volumes.list().filter(keep).map((v) => inspectVolume(ctx, v, all));
       if (o.quiet) return print(rows.map((r) => r.Name).join('\n'));
       const { renderReport } = await import('../report');
