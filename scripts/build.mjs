@@ -21,6 +21,7 @@ const EXTRA = [
   'engine/ingest.ts',
   'engine/commit.ts',
   'engine/cp.ts',
+  'engine/volume-archive.ts',
   'image/archive.ts',
   'image/schema.ts',
   'image/digest.ts',

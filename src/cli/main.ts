@@ -8,6 +8,7 @@ import * as commitDefs from './defs/commit';
 import * as cpDefs from './defs/cp';
 import * as lifecycleDefs from './defs/lifecycle';
 import * as logsDefs from './defs/logs';
+import * as volumeDefs from './defs/volume';
 import { trace } from '../trace';
 import { VERSION } from './version';
 
@@ -60,6 +61,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   bool('no-healthcheck', undefined, 'disable the image\'s healthcheck'),
   str('annotation', undefined, 'add an annotation to the container', true),
   str('tmpfs', undefined, 'mount a tmpfs: PATH[:OPTIONS]', true),
+  str('volume', 'v', 'bind mount or volume: [SOURCE:]DEST[:OPTIONS] (ro, rw, U, z, Z, nocopy, propagation)', true),
+  str('mount', undefined, 'attach a mount: type=bind|volume|tmpfs,src=...,dst=...[,ro][,...]', true),
   str('add-host', undefined, 'add a host-to-IP entry to /etc/hosts: HOST:IP', true),
   str('device', undefined, 'add a host device: HOST[:CONTAINER][:PERMISSIONS]', true),
   str('ulimit', undefined, 'resource limit: NAME=SOFT[:HARD]', true),
@@ -121,6 +124,8 @@ function createOptions(image: string, command: string[], o: Opts) {
     },
     annotations: o.annotation,
     tmpfs: o.tmpfs,
+    volumes: o.volume,
+    mounts: o.mount,
     addHosts: o.addHost,
     devices: o.device,
     ulimits: o.ulimit,
@@ -213,12 +218,13 @@ const COMMANDS: CommandDef[] = [
       bool('all', 'a', 'remove all containers'),
       bool('force', 'f', 'stop running containers first'),
       bool('ignore', 'i', 'ignore containers that do not exist'),
+      bool('volumes', 'v', 'remove the anonymous volumes of the containers'),
     ],
     session: true,
     async run(g, o, refs) {
       const ctx = await engine(g);
       const { removeContainers } = await import('./commands/containers');
-      await removeContainers(ctx, refs, { all: !!o.all, force: !!o.force, ignore: !!o.ignore });
+      await removeContainers(ctx, refs, { all: !!o.all, force: !!o.force, ignore: !!o.ignore, volumes: !!o.volumes });
     },
   },
   {
@@ -488,7 +494,7 @@ const GROUPS: GroupTable = {
   },
 };
 
-for (const area of [lifecycleDefs, logsDefs, cpDefs, commitDefs]) {
+for (const area of [lifecycleDefs, logsDefs, cpDefs, commitDefs, volumeDefs]) {
   COMMANDS.push(...area.commands);
   for (const [group, subs] of Object.entries(area.groups)) GROUPS[group] = { ...GROUPS[group], ...subs };
 }

@@ -9,6 +9,7 @@ import { recordContainerEvent } from '../state/events';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
 import { containerPaths } from './container-mount';
+import { releaseMounts } from './volume-mounts';
 import type { EngineContext } from './context';
 import { initAlive, isActive } from './liveness';
 
@@ -82,6 +83,7 @@ export async function cleanupContainer(ctx: EngineContext, id: string, opts: { f
     // No exit file: conmon was killed before the container ended; the code is unknown.
     exitCode = readExitCode(exitFile(ctx, id)) ?? -1;
     forceDelete(ctx.runtimeRoot, id);
+    releaseMounts(ctx, id);
     unmountRootfs(containerPaths(ctx, id).rootfs);
     rmSync(exitFile(ctx, id), { force: true });
     restart = shouldRestart(r, exitCode);
@@ -92,7 +94,7 @@ export async function cleanupContainer(ctx: EngineContext, id: string, opts: { f
   recordContainerEvent(ctx, 'died', rec, { containerExitCode: exitCode });
   if (rec.autoRemove) {
     const { removeContainer } = await import('./remove');
-    await removeContainer(ctx, id, true).catch(() => undefined);
+    await removeContainer(ctx, id, true, { volumes: true }).catch(() => undefined);
     return { exitCode, restart: false };
   }
   if (restart) {

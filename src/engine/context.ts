@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { defaultStorePaths, ensurePrivateDir, type StorePaths } from '../config/paths';
 import { ImageStore } from '../image/store';
 import { ContainerStore } from '../state/containers';
+import { VolumeStore } from '../state/volumes';
 import { BlobStore } from '../storage/blobs';
 import { LayerStore } from '../storage/layers';
 
@@ -22,6 +23,7 @@ export class EngineContext {
   private _images?: ImageStore;
   private _containers?: ContainerStore;
   private _blobs?: BlobStore;
+  private _volumes?: VolumeStore;
 
   constructor(opts: EngineOptions = {}) {
     this.paths = defaultStorePaths({ graphRoot: opts.graphRoot, runRoot: opts.runRoot });
@@ -48,6 +50,10 @@ export class EngineContext {
 
   get containers(): ContainerStore {
     return (this._containers ??= new ContainerStore(this.paths.graphRoot));
+  }
+
+  get volumes(): VolumeStore {
+    return (this._volumes ??= new VolumeStore(this.paths.graphRoot));
   }
 
   /** Volatile per-container directory: bundle, rootfs mount point, pid file. */

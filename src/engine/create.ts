@@ -15,6 +15,8 @@ export { DEFAULT_PATH, mergeEnv, parseEnvFile } from './env';
 import { trace } from '../trace';
 import { detectCgroups } from './info';
 import { chooseDriver } from './container-mount';
+import { parseMounts } from './mount-spec';
+import { resolveContainerMounts } from './volumes';
 import { parseSize } from './log-config';
 import { normalizeSignal, SignalError } from '../runtime/signals';
 import { healthConfig, parseAddHost, parseDevice, parseResources, parseRestart, parseTmpfs, parseUlimit, type HealthFlags } from './run-options';
@@ -55,6 +57,10 @@ export interface CreateOptions {
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
+  /** -v/--volume */
+  volumes?: string[];
+  /** --mount */
+  mounts?: string[];
 }
 
 /** --entrypoint: a JSON array or a single string; "" clears the image's. */
@@ -205,6 +211,8 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
     }
   });
   const config = buildConfig(opts, imageConfig, envFiles);
+  const specs = parseMounts(opts.volumes, opts.mounts);
+  const imageVolumes = Object.keys(imageConfig.config?.Volumes ?? {});
   if (config.resources) {
     // Limits need a cgroup of the container's own: cgroup v2 delegated to the user.
     const cg = detectCgroups();
@@ -223,7 +231,11 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
   }
   ctx.ensureDirs();
   trace('create: session layout');
-  return ctx.containers.locked(() => {
+  const needVolumes = specs.length > 0 || imageVolumes.length > 0;
+  // With volumes: under the volume lock too (taken first), so that no
+  // `volume rm` or `prune` sees a volume between its creation here and the
+  // record that uses it.
+  const save = () => ctx.containers.locked(() => {
     const all = ctx.containers.list();
     trace('create: records listed');
     const names = new Set(all.map((c) => c.name));
@@ -249,6 +261,7 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
         );
       }
     }
+    if (needVolumes) config.mounts = resolveContainerMounts(ctx, specs, imageVolumes, Object.keys(config.tmpfs ?? {}), true);
     const id = ctx.containers.newId();
     const rec: ContainerRecord = {
       id,
@@ -267,4 +280,5 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
     recordContainerEvent(ctx, 'create', rec);
     return rec;
   });
+  return needVolumes ? ctx.volumes.locked(save) : save();
 }

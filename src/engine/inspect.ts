@@ -14,6 +14,23 @@ import { logPathOf } from './log-config';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/** Podman's inspect Mounts: volumes and binds (tmpfs mounts are under HostConfig there). */
+function mountsView(ctx: EngineContext, rec: ContainerRecord): object[] {
+  return (rec.config.mounts ?? [])
+    .filter((m) => m.type !== 'tmpfs')
+    .map((m) => ({
+      Type: m.type,
+      ...(m.type === 'volume' ? { Name: m.source } : {}),
+      Source: m.type === 'volume' ? ctx.volumes.dataDir(m.source!) : m.source,
+      Destination: m.destination,
+      Driver: m.type === 'volume' ? 'local' : '',
+      Mode: '',
+      Options: ['rbind', ...(m.chown ? ['U'] : [])],
+      RW: !m.readOnly,
+      Propagation: m.options.find((o) => /^r?(private|shared|slave|unbindable)$/.test(o)) ?? 'rprivate',
+    }));
+}
+
 export function containerStorageDriver(rec: ContainerRecord): string {
   return containerDriver(rec);
 }
@@ -77,7 +94,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
         MergedDir: join(runDir, 'rootfs'),
       },
     },
-    Mounts: [],
+    Mounts: mountsView(ctx, rec),
     Dependencies: [],
     NetworkSettings: { Ports: {}, SandboxKey: '' },
     Namespace: '',

@@ -10,6 +10,16 @@ import { unmountRootfs } from '../storage/mount';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { isActive } from './liveness';
+import { forgetVolumeWork, releaseMounts } from './volume-mounts';
+
+/** The container's traces in its volumes; its anonymous volumes too with rm -v / --rm (Podman). */
+function dropVolumes(ctx: EngineContext, rec: ContainerRecord, anonymous: boolean): void {
+  forgetVolumeWork(ctx, rec);
+  if (!anonymous) return;
+  for (const m of rec.config.mounts ?? []) {
+    if (m.type === 'volume' && m.anonymous && m.source) ctx.volumes.locked(() => ctx.volumes.remove(m.source!));
+  }
+}
 
 export function requireContainer(ctx: EngineContext, ref: string): ContainerRecord {
   let rec: ContainerRecord | undefined;
@@ -57,13 +67,15 @@ export function removeTree(path: string): void {
  * `exited`: the caller just saw the container's runtime exit (run --rm), so
  * there is nothing to stop and nobody else to tell it is going.
  */
-export async function removeContainer(ctx: EngineContext, ref: string, force: boolean, opts: { exited?: boolean } = {}): Promise<ContainerRecord> {
+export async function removeContainer(ctx: EngineContext, ref: string, force: boolean, opts: { exited?: boolean; volumes?: boolean } = {}): Promise<ContainerRecord> {
   const rec = requireContainer(ctx, ref);
   const runDir = ctx.runDir(rec.id);
   const dir = ctx.containers.containerDir(rec.id);
   if (opts.exited) {
+    releaseMounts(ctx, rec.id);
     unmountRootfs(join(runDir, 'rootfs'));
     removeTree(runDir);
+    dropVolumes(ctx, rec, !!opts.volumes);
     removeTree(join(dir, 'diff'));
     removeTree(join(dir, 'work'));
     removeTree(dir);
@@ -84,11 +96,14 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   if (running) {
     for (let i = 0; i < 100 && isActive(rec); i++) await sleep(20);
   }
+  // Volumes first: the run directory's deletion must never walk into one.
+  releaseMounts(ctx, rec.id);
   unmountRootfs(join(runDir, 'rootfs'));
   removeTree(runDir);
   // What conmon left beside the run directory: its exit file and the short
   // link to the attach socket.
   for (const left of [join(ctx.paths.runRoot, 'exits', rec.id), join(ctx.paths.runRoot, 'socket', rec.id)]) rmSync(left, { force: true });
+  dropVolumes(ctx, rec, !!opts.volumes);
   // The writable layer first, the record last: a crash in between leaves a
   // record that the next rm finishes, never an orphaned directory.
   for (const sub of ['diff', 'work']) removeTree(join(dir, sub));

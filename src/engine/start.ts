@@ -20,6 +20,7 @@ import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
 import { toSessionId } from '../userns/mapping';
 import { mappingOf, mountContainer } from './container-mount';
+import { presentMounts, releaseMounts } from './volume-mounts';
 import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
@@ -92,10 +93,14 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
   const mapping = mappingOf(rec);
   const { rootfs } = mountContainer(ctx, rec);
   trace('mounted');
-  const cleanup = () => unmountRootfs(rootfs);
+  const cleanup = () => {
+    releaseMounts(ctx, rec.id);
+    unmountRootfs(rootfs);
+  };
   try {
     const root = new RootFs(rootfs);
     let user;
+    let volumeMounts: OciMount[] = [];
     try {
       const userSpec = rec.config.user || (mapping.defaultUser ? `${mapping.defaultUser.uid}:${mapping.defaultUser.gid}` : '');
       user = resolveUserCached(ctx, rec, root, userSpec, join(ctrDir, 'diff'));
@@ -105,6 +110,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
         }
       }
       if (rec.config.workingDir !== '/') root.ensureDir(rec.config.workingDir);
+      if (rec.config.mounts?.length) volumeMounts = presentMounts(ctx, rec, root, mapping, user);
     } finally {
       root.close();
     }
@@ -162,7 +168,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
       readonlyPaths: paths.readonly,
       etcFiles,
       annotations,
-      extraMounts: extraMounts(rec),
+      extraMounts: [...extraMounts(rec), ...volumeMounts],
       rlimits: rec.config.ulimits?.map(parseUlimit),
     });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));

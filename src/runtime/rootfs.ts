@@ -54,6 +54,11 @@ export class RootFs {
     }
   }
 
+  /** An O_PATH descriptor of the directory path resolves to inside the root, or undefined. */
+  openDir(path: string): number | undefined {
+    return this.open(path, O_PATH | O_DIRECTORY);
+  }
+
   /** Stat of what path resolves to inside the root, or undefined. */
   stat(path: string): import('node:fs').Stats | undefined {
     const fd = this.open(path, O_PATH);

@@ -54,6 +54,23 @@ export interface HealthConfig {
   retries: number;
 }
 
+/** One -v/--mount of a container (parsed in engine/mount-spec.ts). */
+export interface MountSpec {
+  type: 'volume' | 'bind' | 'tmpfs';
+  /** volume name (undefined: an anonymous volume, named at create) or host path */
+  source?: string;
+  destination: string;
+  readOnly: boolean;
+  /** :U / chown=true: hand the source to the container's user */
+  chown: boolean;
+  /** volume-nocopy / nocopy: no copy-up of the image's content */
+  noCopy: boolean;
+  /** propagation and other options passed to the runtime as they are */
+  options: string[];
+  /** set at create for anonymous volumes, so rm -v / --rm remove them */
+  anonymous?: boolean;
+}
+
 /** What the container runs: the image config merged with the command-line options. */
 export interface ContainerConfig {
   args: string[];
@@ -89,6 +106,8 @@ export interface ContainerConfig {
   devices?: string[];
   ulimits?: string[];
   resources?: { memory?: number; cpus?: number; pidsLimit?: number };
+  /** -v, --mount and the image's VOLUMEs (anonymous volumes named at create) */
+  mounts?: MountSpec[];
 }
 
 export interface ContainerRecord {

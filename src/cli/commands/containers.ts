@@ -21,7 +21,7 @@ export async function runContainer(ctx: EngineContext, opts: CreateOptions): Pro
     return await startAttached(ctx, rec.id, { removeAfter: opts.rm });
   } finally {
     trace('exited');
-    if (opts.rm) await removeContainer(ctx, rec.id, true, { exited: true });
+    if (opts.rm) await removeContainer(ctx, rec.id, true, { exited: true, volumes: true });
     trace('removed');
   }
 }
@@ -76,13 +76,13 @@ function stateOf(r: import('../../state/containers').ContainerRecord) {
   };
 }
 
-export async function removeContainers(ctx: EngineContext, refs: string[], o: { all: boolean; force: boolean; ignore: boolean }): Promise<void> {
+export async function removeContainers(ctx: EngineContext, refs: string[], o: { all: boolean; force: boolean; ignore: boolean; volumes?: boolean }): Promise<void> {
   const targets = o.all ? ctx.containers.list().map((c) => c.id) : refs;
   if (!o.all && targets.length === 0) throw new ExitError(125, 'Error: specify one or more containers to remove');
   let failure: { code: number; message: string } | undefined;
   for (const ref of targets) {
     try {
-      await removeContainer(ctx, ref, o.force);
+      await removeContainer(ctx, ref, o.force, { volumes: o.volumes });
       process.stdout.write(`${o.all ? ref : ref}\n`);
     } catch (err) {
       if (err instanceof NotFoundError && o.ignore) continue;

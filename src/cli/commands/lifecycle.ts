@@ -78,7 +78,7 @@ export async function runMonitored(ctx: EngineContext, opts: CreateOptions & { d
     try {
       await startMonitored(ctx, rec.id);
     } catch (err) {
-      if (opts.rm) await (await import('../../engine/remove')).removeContainer(ctx, rec.id, true).catch(() => undefined);
+      if (opts.rm) await (await import('../../engine/remove')).removeContainer(ctx, rec.id, true, { volumes: true }).catch(() => undefined);
       throw err;
     }
     process.stdout.write(`${rec.id}\n`);
