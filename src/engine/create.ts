@@ -11,6 +11,7 @@ import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { requireImage } from './images';
 import { mergeEnv } from './env';
+import { NetworkFlagError, networkConfig } from '../network/config';
 export { DEFAULT_PATH, mergeEnv, parseEnvFile } from './env';
 import { trace } from '../trace';
 import { detectCgroups } from './info';
@@ -31,6 +32,12 @@ export interface CreateOptions {
   hostname?: string;
   userns?: string;
   network?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
   readOnly: boolean;
   capAdd: string[];
   capDrop: string[];
@@ -88,9 +95,12 @@ export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: {
   const cmd = opts.command.length ? opts.command : opts.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new EngineError('no command or entrypoint provided, and no CMD or ENTRYPOINT from image');
-  const network = opts.network ?? 'none';
-  if (network !== 'none' && network !== 'host') {
-    throw new EngineError(`--network ${network}: only "none" and "host" are supported so far`);
+  let net;
+  try {
+    net = networkConfig(opts, ic.ExposedPorts);
+  } catch (err) {
+    if (err instanceof NetworkFlagError) throw new EngineError(err.message);
+    throw err;
   }
   return {
     args,
@@ -103,7 +113,7 @@ export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: {
     tty: opts.tty,
     interactive: opts.interactive,
     readOnly: opts.readOnly,
-    network,
+    ...net,
     capAdd: opts.capAdd,
     capDrop: opts.capDrop,
     privileged: opts.privileged,
@@ -205,6 +215,11 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
     }
   });
   const config = buildConfig(opts, imageConfig, envFiles);
+  if (config.networkContainer) {
+    const other = ctx.containers.lookup(config.networkContainer);
+    if (!other) throw new EngineError(`--network container:${config.networkContainer}: no such container`);
+    config.networkContainer = other.id;
+  }
   if (config.resources) {
     // Limits need a cgroup of the container's own: cgroup v2 delegated to the user.
     const cg = detectCgroups();

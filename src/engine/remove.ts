@@ -7,6 +7,7 @@ import { forceDelete } from '../runtime/crun';
 import type { ContainerRecord } from '../state/containers';
 import { recordContainerEvent } from '../state/events';
 import { unmountRootfs } from '../storage/mount';
+import { needsNetns, teardownNetwork } from '../network/setup';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { isActive } from './liveness';
@@ -63,6 +64,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   const dir = ctx.containers.containerDir(rec.id);
   if (opts.exited) {
     unmountRootfs(join(runDir, 'rootfs'));
+    if (needsNetns(rec.config.network)) teardownNetwork(runDir);
     removeTree(runDir);
     removeTree(join(dir, 'diff'));
     removeTree(join(dir, 'work'));
@@ -85,6 +87,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
     for (let i = 0; i < 100 && isActive(rec); i++) await sleep(20);
   }
   unmountRootfs(join(runDir, 'rootfs'));
+  if (needsNetns(rec.config.network)) teardownNetwork(runDir);
   removeTree(runDir);
   // The writable layer first, the record last: a crash in between leaves a
   // record that the next rm finishes, never an orphaned directory.
