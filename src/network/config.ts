@@ -58,3 +58,8 @@ export function networkConfig(flags: NetworkFlags, imageExposed: Record<string, 
   }
   return out;
 }
+
+/** The ports a container publishes: as bound at its last start, else as asked. */
+export function publishedPorts(rec: { config: Pick<ContainerConfig, 'ports'>; state: { ports?: PortMapping[] } }): PortMapping[] {
+  return rec.state.ports ?? rec.config.ports ?? [];
+}
