@@ -7,9 +7,9 @@
 // here is recorded in the run directory and undone by teardownNetwork on
 // every exit path (prepare's cleanup, container cleanup, rm).
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { native } from '../native/index';
 import type { ContainerRecord } from '../state/containers';
 import type { NetworkKind } from './mode';
@@ -135,6 +135,11 @@ export function slirpArgs(netns: string, apiSocket: string, opts: string[]): str
   return [...args, netns, 'tap0'];
 }
 
+/** The API socket: not in the run directory, whose path is too long for a socket's (108 bytes). */
+function slirpSocket(runDir: string): string {
+  return join(dirname(dirname(runDir)), 'slirp', `${basename(runDir).slice(0, 16)}.sock`);
+}
+
 function slirpRequest(socket: string, req: object): Promise<void> {
   return new Promise((resolve, reject) => {
     const c = connect(socket);
@@ -155,7 +160,9 @@ function slirpRequest(socket: string, req: object): Promise<void> {
 }
 
 async function startSlirp(runDir: string, netns: string, ports: PortMapping[], opts: string[]): Promise<void> {
-  const api = join(runDir, 'slirp4netns.sock');
+  const api = slirpSocket(runDir);
+  mkdirSync(dirname(api), { recursive: true, mode: 0o700 });
+  rmSync(api, { force: true });
   const child = spawn('slirp4netns', slirpArgs(netns, api, opts), { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -265,7 +272,7 @@ export function teardownNetwork(runDir: string): void {
   stopHelper(runDir, 'pasta');
   stopHelper(runDir, 'slirp4netns');
   unmountNetns(netnsFile(runDir));
-  rmSync(join(runDir, 'slirp4netns.sock'), { force: true });
+  rmSync(slirpSocket(runDir), { force: true });
 }
 
 function unmountNetns(file: string): void {
