@@ -199,6 +199,13 @@ describe('slirp4netns', () => {
     expect(ok(['run', '--rm', '--network', 'slirp4netns', IMG, 'cat', '/etc/resolv.conf'])).toContain('nameserver 10.0.2.3');
     ok(['rm', '-f', 'sweb']);
 
+    // UDP: slirp4netns's own forwarding answers a loopback client from
+    // 10.0.2.2, so only with the host's loopback allowed.
+    const uport = await freePort();
+    ok(['run', '-d', '--name', 'sudp', '--network', 'slirp4netns:allow_host_loopback=true', '-p', `127.0.0.1:${uport}:7/udp`, NET_IMG, 'udpecho', '7']);
+    expect(await udpRoundTrip(uport, 'slirp udp')).toBe('slirp udp');
+    ok(['rm', '-f', 'sudp']);
+
     const server: Server = createServer((c) => c.end('host-loopback-server\n'));
     await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
     const hport = (server.address() as { port: number }).port;
