@@ -88,7 +88,12 @@ export function parseLabels(labels: string[]): Record<string, string> {
   return out;
 }
 
-export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: { text: string; file: string }[]): ContainerConfig {
+export function buildConfig(
+  opts: CreateOptions,
+  image: ImageConfig,
+  envFiles: { text: string; file: string }[],
+  warn?: (msg: string) => void,
+): ContainerConfig {
   const ic = image.config ?? {};
   const entrypoint = parseEntrypoint(opts.entrypoint, ic.Entrypoint);
   // Docker: --entrypoint resets the image's Cmd too.
@@ -97,7 +102,7 @@ export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: {
   if (args.length === 0) throw new EngineError('no command or entrypoint provided, and no CMD or ENTRYPOINT from image');
   let net;
   try {
-    net = networkConfig(opts, ic.ExposedPorts);
+    net = networkConfig(opts, ic.ExposedPorts, warn);
   } catch (err) {
     if (err instanceof NetworkFlagError) throw new EngineError(err.message);
     throw err;
@@ -214,7 +219,7 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
       throw new EngineError(`cannot read env file ${file}: ${(err as Error).message}`);
     }
   });
-  const config = buildConfig(opts, imageConfig, envFiles);
+  const config = buildConfig(opts, imageConfig, envFiles, ctx.warn);
   if (config.networkContainer) {
     const other = ctx.containers.lookup(config.networkContainer);
     if (!other) throw new EngineError(`--network container:${config.networkContainer}: no such container`);

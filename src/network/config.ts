@@ -18,7 +18,11 @@ export class NetworkFlagError extends Error {}
 
 type NetworkPart = Pick<ContainerConfig, 'network' | 'networkOptions' | 'networkContainer' | 'ports' | 'exposedPorts' | 'dns' | 'dnsSearch' | 'dnsOption'>;
 
-export function networkConfig(flags: NetworkFlags, imageExposed: Record<string, unknown> | null | undefined): NetworkPart {
+export function networkConfig(
+  flags: NetworkFlags,
+  imageExposed: Record<string, unknown> | null | undefined,
+  warn: (msg: string) => void = () => undefined,
+): NetworkPart {
   let mode;
   try {
     mode = parseNetworkMode(flags.network ?? '', defaultNetworkCmd());
@@ -43,7 +47,9 @@ export function networkConfig(flags: NetworkFlags, imageExposed: Record<string, 
   const dup = duplicateHostPort(ports);
   if (dup) throw new NetworkFlagError(`host port ${dup.hostPort}/${dup.protocol} is published twice`);
   if (ports.length && mode.kind !== 'pasta' && mode.kind !== 'slirp4netns') {
-    throw new NetworkFlagError(`cannot publish ports with --network ${flags.network}: only pasta and slirp4netns networks forward ports`);
+    // Podman and Docker discard them with a warning (scripts pass -p with --network host).
+    if (flags.publish?.length) warn(`Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use`);
+    ports = [];
   }
   const out: NetworkPart = { network: mode.kind };
   if (mode.options.length) out.networkOptions = mode.options;
@@ -53,9 +59,6 @@ export function networkConfig(flags: NetworkFlags, imageExposed: Record<string, 
   if (flags.dns?.length) out.dns = flags.dns;
   if (flags.dnsSearch?.length) out.dnsSearch = flags.dnsSearch;
   if (flags.dnsOption?.length) out.dnsOption = flags.dnsOption;
-  if ((out.dns || out.dnsSearch || out.dnsOption) && mode.kind === 'host') {
-    // Podman accepts them with the host's network too: the file is still the container's own.
-  }
   return out;
 }
 

@@ -105,3 +105,18 @@ describe('resolv.conf', () => {
     expect(resolvConf({ host, dnsSearch: ['.'] })).not.toContain('search');
   });
 });
+
+describe('networkConfig', () => {
+  it('discards ports with a warning where nothing forwards them; refuses a host port twice', async () => {
+    const { networkConfig } = await import('../../src/network/config');
+    const warnings: string[] = [];
+    const cfg = networkConfig({ network: 'host', publish: ['8080:80'] }, undefined, (m) => warnings.push(m));
+    expect(cfg.ports).toBeUndefined();
+    expect(warnings[0]).toMatch(/discarded/);
+    expect(() => networkConfig({ network: 'pasta', publish: ['8080:80', '8080:81'] }, undefined)).toThrow(/published twice/);
+    const all = networkConfig({ network: 'pasta', publish: ['9000:80'], publishAll: true, expose: ['53/udp'] }, { '80/tcp': {}, '443/tcp': {} });
+    expect(all.ports?.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`)).toEqual(['9000:80/tcp', '0:443/tcp', '0:53/udp']);
+    expect(all.exposedPorts).toEqual(['80/tcp', '443/tcp', '53/udp']);
+    expect(() => networkConfig({ expose: ['x'] }, undefined)).toThrow(/--expose/);
+  });
+});
