@@ -64,7 +64,7 @@ sh('tar', ['-xf', join(work, 'rootfs.tar'), '-C', rootfs, '--no-same-owner']);
 const spec = (() => {
   // Ask selkie for the spec of a created container, then adapt it.
   spawnSync(selkie, ['rm', '-f', 'bench-spec']);
-  sh(selkie, ['create', '--name', 'bench-spec', IMG, 'true']);
+  sh(selkie, ['create', '--name', 'bench-spec', '--network', 'none', IMG, 'true']);
   const r = spawnSync(selkie, ['start', '-a', 'bench-spec'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`selkie start failed: ${r.stderr}`);
   const runDir = JSON.parse(sh(selkie, ['inspect', 'bench-spec']))[0].OCIConfigPath;
@@ -81,9 +81,9 @@ writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
 const crunRoot = join(work, 'crun-state');
 
 const peers = [
-  { name: 'selkie run --rm (own userns; root-owned image: overlay)', cmd: selkie, args: ['run', '--rm', IMG, 'true'] },
-  { name: 'selkie run --rm --userns=host (kernel overlay)', cmd: selkie, args: ['run', '--rm', '--userns=host', IMG, 'true'] },
-  { name: 'selkie run --rm (own userns; several owners: fuse-overlayfs)', cmd: selkie, args: ['run', '--rm', IMG_OWNERS, 'true'] },
+  { name: 'selkie run --rm (own userns; root-owned image: overlay)', cmd: selkie, args: ['run', '--rm', '--network', 'none', IMG, 'true'] },
+  { name: 'selkie run --rm --userns=host (kernel overlay)', cmd: selkie, args: ['run', '--rm', '--network', 'none', '--userns=host', IMG, 'true'] },
+  { name: 'selkie run --rm (own userns; several owners: fuse-overlayfs)', cmd: selkie, args: ['run', '--rm', '--network', 'none', IMG_OWNERS, 'true'] },
   { name: 'crun run (bare, prepared bundle)', cmd: 'crun', args: ['--cgroup-manager=disabled', `--root=${crunRoot}`, 'run', `--bundle=${bundle}`, 'bench-crun'] },
 ];
 if (have('podman') && !process.env.BENCH_NO_PODMAN) {
@@ -144,7 +144,7 @@ if (!process.env.BENCH_NO_DETACHED) {
     }
     return { rss, pss };
   };
-  const engines = [{ name: 'selkie', cmd: selkie, run: ['run', '-d'] }];
+  const engines = [{ name: 'selkie', cmd: selkie, run: ['run', '-d', '--network', 'none'] }];
   if (usePodman) engines.push({ name: 'podman', cmd: 'podman', run: ['run', '-d', '--network', 'none'] });
   const mem = {};
   for (const e of engines) {

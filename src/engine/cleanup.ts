@@ -8,6 +8,7 @@ import { forceDelete } from '../runtime/crun';
 import { recordContainerEvent } from '../state/events';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
+import { needsNetns, teardownNetwork } from '../network/setup';
 import { containerPaths } from './container-mount';
 import { releaseMounts } from './volume-mounts';
 import type { EngineContext } from './context';
@@ -85,6 +86,7 @@ export async function cleanupContainer(ctx: EngineContext, id: string, opts: { f
     forceDelete(ctx.runtimeRoot, id);
     releaseMounts(ctx, id);
     unmountRootfs(containerPaths(ctx, id).rootfs);
+    if (needsNetns(r.config.network)) teardownNetwork(ctx.runDir(id));
     rmSync(exitFile(ctx, id), { force: true });
     restart = shouldRestart(r, exitCode);
     r.state = exitedState(r.state, exitCode);

@@ -11,6 +11,7 @@ import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { requireImage } from './images';
 import { mergeEnv } from './env';
+import { NetworkFlagError, networkConfig } from '../network/config';
 export { DEFAULT_PATH, mergeEnv, parseEnvFile } from './env';
 import { trace } from '../trace';
 import { detectCgroups } from './info';
@@ -33,6 +34,12 @@ export interface CreateOptions {
   hostname?: string;
   userns?: string;
   network?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
   readOnly: boolean;
   capAdd: string[];
   capDrop: string[];
@@ -87,16 +94,24 @@ export function parseLabels(labels: string[]): Record<string, string> {
   return out;
 }
 
-export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: { text: string; file: string }[]): ContainerConfig {
+export function buildConfig(
+  opts: CreateOptions,
+  image: ImageConfig,
+  envFiles: { text: string; file: string }[],
+  warn?: (msg: string) => void,
+): ContainerConfig {
   const ic = image.config ?? {};
   const entrypoint = parseEntrypoint(opts.entrypoint, ic.Entrypoint);
   // Docker: --entrypoint resets the image's Cmd too.
   const cmd = opts.command.length ? opts.command : opts.entrypoint !== undefined ? [] : (ic.Cmd ?? []);
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new EngineError('no command or entrypoint provided, and no CMD or ENTRYPOINT from image');
-  const network = opts.network ?? 'none';
-  if (network !== 'none' && network !== 'host') {
-    throw new EngineError(`--network ${network}: only "none" and "host" are supported so far`);
+  let net;
+  try {
+    net = networkConfig(opts, ic.ExposedPorts, warn);
+  } catch (err) {
+    if (err instanceof NetworkFlagError) throw new EngineError(err.message);
+    throw err;
   }
   return {
     args,
@@ -109,7 +124,7 @@ export function buildConfig(opts: CreateOptions, image: ImageConfig, envFiles: {
     tty: opts.tty,
     interactive: opts.interactive,
     readOnly: opts.readOnly,
-    network,
+    ...net,
     capAdd: opts.capAdd,
     capDrop: opts.capDrop,
     privileged: opts.privileged,
@@ -210,7 +225,12 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
       throw new EngineError(`cannot read env file ${file}: ${(err as Error).message}`);
     }
   });
-  const config = buildConfig(opts, imageConfig, envFiles);
+  const config = buildConfig(opts, imageConfig, envFiles, ctx.warn);
+  if (config.networkContainer) {
+    const other = ctx.containers.lookup(config.networkContainer);
+    if (!other) throw new EngineError(`--network container:${config.networkContainer}: no such container`);
+    config.networkContainer = other.id;
+  }
   const specs = parseMounts(opts.volumes, opts.mounts);
   const imageVolumes = Object.keys(imageConfig.config?.Volumes ?? {});
   if (config.resources) {

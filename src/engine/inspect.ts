@@ -1,5 +1,8 @@
 // The views other commands print: `ps` rows, `images` rows, and the JSON of
 // `inspect`, with Podman's field names so scripts written for it keep working.
+import { publishedPorts } from '../network/config';
+import { portBindings } from '../network/ports';
+import { needsNetns } from '../network/setup';
 import { join } from 'node:path';
 import type { ImageConfig } from '../image/schema';
 import type { ImageRecord } from '../image/store';
@@ -69,7 +72,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     ImageName: rec.image.name,
     Rootfs: '',
     Pod: '',
-    ResolvConfPath: rec.config.network === 'host' ? '/etc/resolv.conf' : '',
+    ResolvConfPath: join(runDir, 'resolv.conf'),
     HostnamePath: join(runDir, 'hostname'),
     HostsPath: join(runDir, 'hosts'),
     StaticDir: ctrDir,
@@ -96,7 +99,10 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     },
     Mounts: mountsView(ctx, rec),
     Dependencies: [],
-    NetworkSettings: { Ports: {}, SandboxKey: '' },
+    NetworkSettings: {
+      Ports: portBindings(publishedPorts(rec), rec.config.exposedPorts),
+      SandboxKey: needsNetns(rec.config.network) && status === 'running' ? join(runDir, 'netns') : '',
+    },
     Namespace: '',
     IsInfra: false,
     Config: {
@@ -133,7 +139,11 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     },
     HostConfig: {
       AutoRemove: rec.autoRemove,
-      NetworkMode: rec.config.network,
+      NetworkMode: rec.config.network === 'container' ? `container:${rec.config.networkContainer}` : rec.config.network,
+      PortBindings: portBindings(rec.config.ports ?? []),
+      Dns: rec.config.dns ?? [],
+      DnsSearch: rec.config.dnsSearch ?? [],
+      DnsOptions: rec.config.dnsOption ?? [],
       Privileged: rec.config.privileged,
       ReadonlyRootfs: rec.config.readOnly,
       CapAdd: rec.config.capAdd,

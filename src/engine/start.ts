@@ -29,6 +29,7 @@ import { trace } from '../trace';
 import { recordExit } from './cleanup';
 import { commandProblem } from './command-check';
 import { recordContainerEvent } from '../state/events';
+import { attachNetwork, needsNetns, NetworkSetupError, teardownNetwork, type NetworkAttachment } from '../network/setup';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
@@ -93,7 +94,9 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
   const mapping = mappingOf(rec);
   const { rootfs } = mountContainer(ctx, rec);
   trace('mounted');
+  const withNetns = needsNetns(rec.config.network);
   const cleanup = () => {
+    if (withNetns) teardownNetwork(runDir);
     releaseMounts(ctx, rec.id);
     unmountRootfs(rootfs);
   };
@@ -144,7 +147,9 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
     ];
     writeFileSync(etcFiles[0].source, rec.config.hostname + '\n');
     writeFileSync(etcFiles[1].source, hostsFile(rec));
-    if (rec.config.network === 'host') etcFiles.push({ destination: '/etc/resolv.conf', source: '/etc/resolv.conf' });
+    const net = await attachNetworkOf(ctx, rec, runDir);
+    etcFiles.push({ destination: '/etc/resolv.conf', source: join(runDir, 'resolv.conf') });
+    writeFileSync(etcFiles[2].source, net.resolv);
 
     const spec = buildSpec({
       args: rec.config.init ? [INIT_PATH, '--', ...rec.config.args] : rec.config.args,
@@ -160,6 +165,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
       uidMap: mapping.uid,
       gidMap: mapping.gid,
       network: rec.config.network,
+      netnsPath: net.netnsPath,
       ttyGroup: mapping.gid ? toSessionId(mapping.gid, 5) !== undefined : sessionLayout().size > 5,
       capabilities: caps,
       noNewPrivileges: sec.noNewPrivileges,
@@ -178,6 +184,27 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
     cleanup();
     throw err;
   }
+}
+
+/** The container's network (see network/setup.ts); the host ports it got are recorded. */
+async function attachNetworkOf(ctx: EngineContext, rec: ContainerRecord, runDir: string): Promise<NetworkAttachment> {
+  let net: NetworkAttachment;
+  try {
+    net = await attachNetwork(rec, runDir, (ref) => {
+      const other = ctx.containers.lookup(ref);
+      if (!other || other.state.status !== 'running' || !other.state.pid || !isActive(other)) return undefined;
+      return { pid: other.state.pid, runDir: ctx.runDir(other.id) };
+    });
+  } catch (err) {
+    if (err instanceof NetworkSetupError) throw new EngineError(err.message);
+    throw err;
+  }
+  if (net.ports.length) {
+    ctx.containers.update(rec.id, (r) => {
+      r.state.ports = net.ports;
+    });
+  }
+  return net;
 }
 
 /** Where --init puts catatonit in the container (Podman's place for it). */

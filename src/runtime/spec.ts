@@ -21,7 +21,10 @@ export interface SpecInput {
   /** undefined: run in the session namespace itself (--userns=host) */
   uidMap?: MapEntry[];
   gidMap?: MapEntry[];
-  network: 'none' | 'host';
+  /** 'host': no network namespace; otherwise a new one, or the one at netnsPath */
+  network: string;
+  /** an existing network namespace to join (pasta's, another container's) */
+  netnsPath?: string;
   capabilities: string[];
   noNewPrivileges: boolean;
   seccomp?: object;
@@ -74,8 +77,8 @@ export function defaultMounts(input: Pick<SpecInput, 'network' | 'readOnly' | 't
 }
 
 export function buildSpec(input: SpecInput): object {
-  const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (input.network !== 'host') namespaces.push({ type: 'network' });
+  const namespaces: { type: string; path?: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (input.network !== 'host') namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
   const linux: Record<string, unknown> = {
     namespaces,
     maskedPaths: input.maskedPaths,

@@ -2,6 +2,8 @@
 // container.json written atomically.  Everything else about a container (used
 // ID blocks, names) is derived from the records, so there is no second index
 // that a crash could leave out of step.
+import type { NetworkKind } from '../network/mode';
+import type { PortMapping } from '../network/ports';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsernsMode } from '../userns/mapping';
@@ -33,6 +35,8 @@ export interface ContainerState {
   stoppedByUser?: boolean;
   restartCount?: number;
   health?: HealthState;
+  /** published ports as bound at the last start (random host ports chosen) */
+  ports?: PortMapping[];
 }
 
 export interface HealthState {
@@ -83,7 +87,19 @@ export interface ContainerConfig {
   tty: boolean;
   interactive: boolean;
   readOnly: boolean;
-  network: 'none' | 'host';
+  /** none, host, pasta, slirp4netns, or container (sharing networkContainer's) */
+  network: NetworkKind;
+  /** pasta's extra arguments or slirp4netns's options (--network KIND:OPTIONS) */
+  networkOptions?: string[];
+  /** --network container:X: X's ID */
+  networkContainer?: string;
+  /** -p / -P, as asked (host port 0: chosen at start) */
+  ports?: PortMapping[];
+  /** the image's ExposedPorts and --expose */
+  exposedPorts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;

@@ -151,7 +151,7 @@ describe('command line to spec', () => {
   });
 
   it('--network none has only lo; --network host sees the host interfaces', () => {
-    expect(ok(['run', '--rm', IMG, 'ls', '/sys/class/net']).trim()).toBe('lo');
+    expect(ok(['run', '--rm', '--network', 'none', IMG, 'ls', '/sys/class/net']).trim()).toBe('lo');
     const host = readdirSync('/sys/class/net').sort();
     expect(ok(['run', '--rm', '--network', 'host', IMG, 'ls', '/sys/class/net']).trim().split(/\s+/).sort()).toEqual(host);
   });

@@ -1,4 +1,6 @@
 // run, start, ps, rm: argument handling and output around the engine calls.
+import { publishedPorts } from '../../network/config';
+import { formatPsPorts } from '../../network/ports';
 import type { EngineContext } from '../../engine/context';
 import { createContainer, type CreateOptions } from '../../engine/create';
 import { NotFoundError } from '../../engine/errors';
@@ -60,7 +62,7 @@ export function listContainers(
       Command: r.config.args.join(' '),
       CreatedHuman: timeAgo(new Date(r.created), now),
       Status: statusText({ ...stateOf(r), now }) + (row.Status ? ` (${row.Status})` : ''),
-      Ports: '',
+      Ports: formatPsPorts(publishedPorts(r)),
     };
   });
   return renderReport(rows, { format: o.format, defaultTable: PS_TABLE, headers: PS_HEADERS, noHeading: o.noheading });

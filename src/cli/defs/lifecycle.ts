@@ -293,13 +293,23 @@ export const commands: CommandDef[] = [
       const ctx = await engine(g);
       const { requireContainer } = await import('../../engine/remove');
       const recs = o.all ? ctx.containers.list() : [requireContainer(ctx, args[0] ?? (await targets(g, o, []))[0])];
-      // Containers get networks none or host so far: nothing is ever published.
+      const { publishedPorts } = await import('../../network/config');
+      const { formatPortLines } = await import('../../network/ports');
       const wanted = o.all ? undefined : args[1];
       if (wanted !== undefined) {
+        const lines = formatPortLines(publishedPorts(recs[0]), wanted);
         const port = /\//.test(wanted) ? wanted : `${wanted}/tcp`;
-        throw new ExitError(125, `Error: failed to find published port "${port}"`);
+        if (!lines.length) throw new ExitError(125, `Error: failed to find published port "${port}"`);
+        print(lines.join('\n'));
+        return;
       }
-      void recs;
+      const out: string[] = [];
+      for (const rec of recs) {
+        const lines = formatPortLines(publishedPorts(rec));
+        if (o.all && lines.length) out.push(rec.id.slice(0, 12));
+        out.push(...lines);
+      }
+      if (out.length) print(out.join('\n'));
     },
   },
   {
