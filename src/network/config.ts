@@ -25,7 +25,7 @@ export function networkConfig(
 ): NetworkPart {
   let mode;
   try {
-    mode = parseNetworkMode(flags.network ?? '', defaultNetworkCmd());
+    mode = parseNetworkMode(flags.network ?? '', defaultNetworkCmd);
   } catch (err) {
     if (err instanceof NetworkModeError) throw new NetworkFlagError(err.message);
     throw err;

@@ -19,8 +19,9 @@ export class NetworkModeError extends Error {}
 
 const SLIRP_OPTIONS = new Set(['allow_host_loopback', 'cidr', 'enable_ipv6', 'mtu', 'outbound_addr', 'outbound_addr6', 'port_handler']);
 
-export function parseNetworkMode(text: string, defaultCmd: 'pasta' | 'slirp4netns'): NetworkMode {
-  if (text === '' || text === 'default' || text === 'private') return { kind: defaultCmd, options: [] };
+export function parseNetworkMode(text: string, defaultCmd: 'pasta' | 'slirp4netns' | (() => 'pasta' | 'slirp4netns')): NetworkMode {
+  // The default is looked up (containers.conf) only when it is the answer.
+  if (text === '' || text === 'default' || text === 'private') return { kind: typeof defaultCmd === 'function' ? defaultCmd() : defaultCmd, options: [] };
   if (text === 'none' || text === 'host') return { kind: text, options: [] };
   if (text.startsWith('container:')) {
     const ref = text.slice('container:'.length);
