@@ -64,6 +64,7 @@ export function mountContainer(ctx: EngineContext, rec: ContainerRecord): Contai
       target: p.rootfs,
       uidMap: fuse ? mapping.uid : undefined,
       gidMap: fuse ? mapping.gid : undefined,
+      volatile: rec.autoRemove,
     },
     ctx.emptyLayer,
   );

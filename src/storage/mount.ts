@@ -4,6 +4,7 @@
 // uidmapping/gidmapping when the container's mapping differs, so the shared
 // layers show their image owners inside every container without copying.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { MNT_DETACH, native } from '../native/index';
 import { fuseMappingOption } from '../userns/mapping';
 import type { MapEntry } from '../userns/subid';
@@ -17,6 +18,8 @@ export interface RootfsMount {
   upper: string;
   work: string;
   target: string;
+  /** kernel overlay only: the upper layer is discarded after use (no syncs) */
+  volatile?: boolean;
   /** present: mount with fuse-overlayfs presenting on-disk IDs through these maps */
   uidMap?: MapEntry[];
   gidMap?: MapEntry[];
@@ -80,7 +83,12 @@ export function mountRootfs(m: RootfsMount, emptyLower: string): MountDriver {
     }
     return 'fuse-overlayfs';
   }
-  const data = `lowerdir=${lowers},upperdir=${m.upper},workdir=${m.work},userxattr`;
+  // volatile: no syncs of the upper layer (at unmount above all) for a
+  // container whose upper layer is thrown away afterwards (--rm).  The kernel
+  // leaves a marker that refuses a second volatile mount; an earlier clean
+  // unmount of ours is what it would guard, so the marker goes first.
+  if (m.volatile) rmSync(join(m.work, 'work', 'incompat'), { recursive: true, force: true });
+  const data = `lowerdir=${lowers},upperdir=${m.upper},workdir=${m.work},userxattr${m.volatile ? ',volatile' : ''}`;
   const cwd = process.cwd();
   process.chdir(m.layerDir);
   try {

@@ -2,9 +2,10 @@
 // files all belong to root (no ID shifting needed under the default mapping),
 // fuse-overlayfs when owners must be shifted into the container's block.
 // Either way, owners inside the container and in a commit are the container's.
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { busyboxEntries } from '../../scripts/fixtures.mjs';
-import { ensureBusybox, loadDockerArchive, ok } from './helpers';
+import { ensureBusybox, loadDockerArchive, ok, selkie } from './helpers';
 
 const ROOT_IMG = 'localhost/itest-rootowned:1';
 let OWNERS_IMG: string;
@@ -43,5 +44,14 @@ describe('storage driver per container', () => {
     expect(ok(['run', '--rm', 'localhost/itest-rootowned:committed', 'stat', '-c', '%u:%g', '/f33', '/tmp/by33'])).toBe('33:33\n33:33\n');
     ok(['rm', 'drv-write']);
     ok(['rmi', 'localhost/itest-rootowned:committed']);
+  });
+
+  it('a --rm container (volatile upper layer) can be mounted again before it starts', () => {
+    // cp mounts and unmounts the root; the kernel marks a volatile upper as used.
+    ok(['create', '--rm', '--name', 'drv-volatile', '--network', 'none', ROOT_IMG, 'cat', '/etc/hostname-copy']);
+    expect(ok(['cp', 'drv-volatile:/etc/passwd', '-']).length).toBeGreaterThan(0);
+    ok(['cp', '/etc/hostname', 'drv-volatile:/etc/hostname-copy']);
+    expect(ok(['start', '-a', 'drv-volatile'])).toBe(readFileSync('/etc/hostname', 'utf8'));
+    expect(selkie(['container', 'exists', 'drv-volatile']).code).toBe(1);
   });
 });
