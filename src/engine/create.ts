@@ -11,7 +11,7 @@ import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { requireImage } from './images';
 import { mergeEnv } from './env';
-import { NetworkFlagError, networkConfig } from '../network/config';
+import { NetworkFlagError, networkConfig, type NetworkFlags } from '../network/config';
 export { DEFAULT_PATH, mergeEnv, parseEnvFile } from './env';
 import { trace } from '../trace';
 import { detectCgroups } from './info';
@@ -22,7 +22,8 @@ import { parseSize } from './log-config';
 import { normalizeSignal, SignalError } from '../runtime/signals';
 import { healthConfig, parseAddHost, parseDevice, parseResources, parseRestart, parseTmpfs, parseUlimit, type HealthFlags } from './run-options';
 
-export interface CreateOptions {
+/** The command line of run/create; the network flags are network/config.ts's. */
+export interface CreateOptions extends NetworkFlags {
   image: string;
   command: string[];
   entrypoint?: string;
@@ -33,13 +34,6 @@ export interface CreateOptions {
   name?: string;
   hostname?: string;
   userns?: string;
-  network?: string;
-  publish?: string[];
-  publishAll?: boolean;
-  expose?: string[];
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOption?: string[];
   readOnly: boolean;
   capAdd: string[];
   capDrop: string[];
