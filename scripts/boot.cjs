@@ -52,16 +52,18 @@ function load(name) {
   const kindCache = KIND ? `${file}.${KIND}.cache` : undefined;
   const source = fs.readFileSync(file, 'utf8');
   let cachedData;
+  let fromKind = false;
   for (const f of kindCache ? [kindCache, buildCache] : [buildCache]) {
     try {
       cachedData = fs.readFileSync(f);
+      fromKind = f === kindCache;
       break;
     } catch {
       cachedData = undefined;
     }
   }
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  scripts.push({ script, cacheFile: buildCache, kindCache });
+  scripts.push({ script, cacheFile: buildCache, kindCache, warm: fromKind && !script.cachedDataRejected });
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(__dirname);
@@ -90,11 +92,12 @@ if (process.env.SELKIE_WRITE_CODE_CACHE === '1') {
 // own with everything that process compiled.  Skipped where dist/ is not
 // ours to write (a system install).
 globalThis.__selkieWarmCache = () => {
-  if (!KIND) return;
+  // Already started from this kind's caches: nothing to write (no syscalls on `run`).
+  if (!KIND || scripts.every((x) => x.warm)) return;
   try {
     fs.accessSync(__dirname, fs.constants.W_OK);
-    for (const { script, kindCache } of scripts) {
-      if (fs.existsSync(kindCache)) continue;
+    for (const { script, kindCache, warm } of scripts) {
+      if (warm) continue;
       const tmp = `${kindCache}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, script.createCachedData());
       fs.renameSync(tmp, kindCache);

@@ -10,6 +10,7 @@ import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
 import { needsNetns, teardownNetwork } from '../network/setup';
 import { containerPaths } from './container-mount';
+import { exitFile } from './monitor-paths';
 import { releaseMounts } from './volume-mounts';
 import type { EngineContext } from './context';
 import { initAlive, isActive } from './liveness';
@@ -72,7 +73,6 @@ export interface CleanupResult {
  * runs or when another process cleaned it up already.
  */
 export async function cleanupContainer(ctx: EngineContext, id: string, opts: { fromMonitor?: boolean } = {}): Promise<CleanupResult> {
-  const { exitFile } = await import('./monitor');
   let exitCode: number | undefined;
   let restart = false;
   const rec = ctx.containers.update(id, (r) => {

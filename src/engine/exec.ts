@@ -19,6 +19,7 @@ import { mergeEnv } from './env';
 import { EngineError } from './errors';
 import { effectiveStatus } from './liveness';
 import { requireContainer } from './remove';
+import { socketDir } from './monitor-paths';
 import { commandProblem } from './command-check';
 import { trace } from '../trace';
 import { recordContainerEvent } from '../state/events';
@@ -47,8 +48,8 @@ interface OciProcess {
 }
 
 /** The exec'd process: the container's own process settings, changed by the options. */
-function execProcess(ctx: EngineContext, id: string, base: OciProcess, o: ExecOptions): OciProcess {
-  const rec = requireContainer(ctx, id);
+function execProcess(ctx: EngineContext, rec: ContainerRecord, base: OciProcess, o: ExecOptions): OciProcess {
+  const id = rec.id;
   const p: OciProcess = { ...base, args: o.args, terminal: o.tty };
   if (o.user !== undefined) {
     const root = new RootFs(join(ctx.runDir(id), 'rootfs'));
@@ -156,7 +157,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   trace('exec: container found');
   const runDir = ctx.runDir(rec.id);
   const spec = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { process: OciProcess };
-  const proc = execProcess(ctx, rec.id, spec.process, o);
+  const proc = execProcess(ctx, rec, spec.process, o);
   trace('exec: process built');
   if (!o.tty && !o.detach) handOver(ctx, rec, proc);
   const sessionId = randomHex(16);
@@ -167,7 +168,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
   if (o.detach) args.push('--detach');
   let listen: number | undefined;
   // Short: crun connects to it by name, and a socket address holds 107 bytes.
-  const sock = join(ctx.paths.runRoot, 'socket', `exec-${sessionId}`);
+  const sock = join(socketDir(ctx), `exec-${sessionId}`);
   if (o.tty) {
     mkdirSync(dirname(sock), { recursive: true, mode: 0o700 });
     listen = native().unixListen(sock);
@@ -227,10 +228,11 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
 }
 
 /** Runs a process in the container with its output captured (healthchecks); -1 when it timed out. */
-export function execCaptured(ctx: EngineContext, id: string, args: string[], timeoutMs: number): { code: number; output: string } {
+export function execCaptured(ctx: EngineContext, rec: ContainerRecord, args: string[], timeoutMs: number): { code: number; output: string } {
+  const id = rec.id;
   const runDir = ctx.runDir(id);
   const spec = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { process: OciProcess };
-  const proc = execProcess(ctx, id, spec.process, { args, interactive: false, tty: false, detach: false, env: [], envFiles: [], privileged: false });
+  const proc = execProcess(ctx, rec, spec.process, { args, interactive: false, tty: false, detach: false, env: [], envFiles: [], privileged: false });
   const procFile = join(runDir, `exec-${randomHex(16)}.json`);
   writeFileSync(procFile, JSON.stringify(proc));
   try {

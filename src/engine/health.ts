@@ -42,7 +42,7 @@ export function runHealthcheck(ctx: EngineContext, ref: string): HealthState['st
   if (!hc) throw new EngineError(`container ${rec.name} has no defined healthcheck`);
   if (effectiveStatus(rec) !== 'running') throw new EngineError(`container ${rec.name} is not running`);
   const start = new Date();
-  const r = execCaptured(ctx, rec.id, testArgs(hc.test), hc.timeoutMs);
+  const r = execCaptured(ctx, rec, testArgs(hc.test), hc.timeoutMs);
   const end = new Date();
   const inStartPeriod = !!rec.state.startedAt && end.getTime() - Date.parse(rec.state.startedAt) < hc.startPeriodMs;
   const output = r.code === -1 ? `healthcheck timed out after ${hc.timeoutMs} ms` : r.output;

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launcherPath } from '../native/index';
 import { spawnConmon } from '../runtime/conmon';
-import { runtimeArgs, runtimeErrors, startContainer } from '../runtime/crun';
+import { forceDelete, runtimeArgs, runtimeErrors, startContainer } from '../runtime/crun';
 import { processStartTime } from '../state/process';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
@@ -15,24 +15,9 @@ import { recordExit } from './cleanup';
 import { startHealthTimer } from './health';
 import { logPathOf, parseSize } from './log-config';
 import { claimStart, classifyExecFailure, prepare } from './start';
+import { exitDir, exitFile, socketDir } from './monitor-paths';
 
-/** Where conmon records exit codes: one file per container, named by its ID. */
-export function exitDir(ctx: EngineContext): string {
-  return join(ctx.paths.runRoot, 'exits');
-}
-
-export function exitFile(ctx: EngineContext, id: string): string {
-  return join(exitDir(ctx), id);
-}
-
-/** conmon's attach socket and control FIFO live in the bundle (the run directory). */
-export function attachSocket(ctx: EngineContext, id: string): string {
-  return join(ctx.runDir(id), 'attach');
-}
-
-export function controlFifo(ctx: EngineContext, id: string): string {
-  return join(ctx.runDir(id), 'ctl');
-}
+export { attachSocket, controlFifo, exitFile } from './monitor-paths';
 
 function readPid(file: string): number {
   try {
@@ -68,7 +53,7 @@ export async function startMonitored(
   const log = join(runDir, 'crun.log');
   rmSync(log, { force: true });
   mkdirSync(exitDir(ctx), { recursive: true, mode: 0o700 });
-  mkdirSync(join(ctx.paths.runRoot, 'socket'), { recursive: true, mode: 0o700 });
+  mkdirSync(socketDir(ctx), { recursive: true, mode: 0o700 });
   rmSync(exitFile(ctx, id), { force: true });
   const driver = rec.config.logDriver ?? 'k8s-file';
   let pid: number;
@@ -77,7 +62,7 @@ export async function startMonitored(
       id,
       name: rec.name,
       bundle: runDir,
-      socketDir: join(ctx.paths.runRoot, 'socket'),
+      socketDir: socketDir(ctx),
       pidFile: join(runDir, 'pidfile'),
       conmonPidFile: join(runDir, 'conmon.pid'),
       exitDir: exitDir(ctx),
@@ -111,7 +96,6 @@ export async function startMonitored(
     const errors = runtimeErrors(log);
     const execFailure = errors.length ? classifyExecFailure(prepared.rootfs, rec, errors) : undefined;
     // The created container is conmon's child: deleting it makes conmon exit.
-    const { forceDelete } = await import('../runtime/crun');
     forceDelete(ctx.runtimeRoot, id);
     prepared.cleanup();
     if (execFailure) return fail(execFailure, execFailure.exitCode);

@@ -11,6 +11,7 @@ import { needsNetns, teardownNetwork } from '../network/setup';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { isActive } from './liveness';
+import { exitFile, socketDir } from './monitor-paths';
 import { forgetVolumeWork, releaseMounts } from './volume-mounts';
 
 /** The container's traces in its volumes; its anonymous volumes too with rm -v / --rm (Podman). */
@@ -105,7 +106,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   removeTree(runDir);
   // What conmon left beside the run directory: its exit file and the short
   // link to the attach socket.
-  for (const left of [join(ctx.paths.runRoot, 'exits', rec.id), join(ctx.paths.runRoot, 'socket', rec.id)]) rmSync(left, { force: true });
+  for (const left of [exitFile(ctx, rec.id), join(socketDir(ctx), rec.id)]) rmSync(left, { force: true });
   dropVolumes(ctx, rec, !!opts.volumes);
   // The writable layer first, the record last: a crash in between leaves a
   // record that the next rm finishes, never an orphaned directory.

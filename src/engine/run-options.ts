@@ -5,6 +5,7 @@ import type { OciMount } from '../runtime/spec';
 import type { HealthConfig, RestartPolicy } from '../state/containers';
 import { EngineError } from './errors';
 import { parseSize } from './log-config';
+import { parseGoDuration as parseGoDurationNs } from '../state/nanotime';
 
 /** --tmpfs /run:rw,size=64m,mode=1777 */
 export function parseTmpfs(spec: string): OciMount {
@@ -67,21 +68,11 @@ export function parseRestart(text: string | undefined): RestartPolicy | undefine
   return policy;
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A Go duration ("1m30s", "500ms", "0") in milliseconds. */
+/** A Go duration ("1m30s", "500ms", "0") in milliseconds, for a flag that takes one. */
 export function parseGoDuration(text: string, flag: string): number {
-  const t = text.trim();
-  if (t === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    total += Number(m[1]) * DURATION_UNITS[m[2]];
-    matched = re.lastIndex;
-  }
-  if (matched === 0 || matched !== t.length) throw new EngineError(`invalid duration "${text}" for ${flag}: use a Go duration such as 30s or 1m30s`);
-  return total;
+  const ns = parseGoDurationNs(text.trim());
+  if (ns === undefined || ns < 0n) throw new EngineError(`invalid duration "${text}" for ${flag}: use a Go duration such as 30s or 1m30s`);
+  return Number(ns) / 1e6;
 }
 
 export interface HealthFlags {

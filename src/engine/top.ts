@@ -11,16 +11,10 @@ import { EngineError } from './errors';
 import { execCaptured } from './exec';
 import { containerPid, effectiveStatus } from './liveness';
 import { requireContainer } from './remove';
-import type { MapEntry } from '../userns/subid';
+import { fromSessionId } from '../userns/mapping';
 
 export const DEFAULT_DESCRIPTORS = ['user', 'pid', 'ppid', '%cpu', 'elapsed', 'tty', 'time', 'args'];
 const HEADERS: Record<string, string> = { user: 'USER', pid: 'PID', ppid: 'PPID', '%cpu': '%CPU', elapsed: 'ELAPSED', tty: 'TTY', time: 'TIME', args: 'COMMAND', comm: 'COMMAND', uid: 'UID' };
-
-function fromSession(map: MapEntry[] | undefined, id: number): number {
-  if (!map) return id;
-  for (const e of map) if (id >= e.outer && id < e.outer + e.count) return e.inner + (id - e.outer);
-  return 65534;
-}
 
 function duration(sec: number): string {
   const s = Math.max(0, Math.floor(sec));
@@ -48,7 +42,7 @@ export function topContainer(ctx: EngineContext, ref: string, descriptors: strin
   if (effectiveStatus(rec) !== 'running') throw new EngineError(`top can only be used on running containers`);
   const wanted = descriptors.length ? descriptors : DEFAULT_DESCRIPTORS;
   if (!wanted.every((d) => d in HEADERS)) {
-    const r = execCaptured(ctx, rec.id, ['ps', ...descriptors], 10_000);
+    const r = execCaptured(ctx, rec, ['ps', ...descriptors], 10_000);
     if (r.code !== 0) throw new EngineError(`ps(1) failed in container ${rec.id}: ${r.output.trim()}`);
     return r.output.trimEnd().split('\n').map((l) => l.trim().split(/\s+/));
   }
@@ -77,7 +71,8 @@ export function topContainer(ctx: EngineContext, ref: string, descriptors: strin
     }
   }
   for (const p of procs.sort((a, b) => (hostToCtr.get(a.pid) ?? 0) - (hostToCtr.get(b.pid) ?? 0))) {
-    const uid = fromSession(mapping.uid, Number(/Uid:\s*(\d+)/.exec(p.status)?.[1] ?? 0));
+    // An ID the container does not map shows as nobody, as the kernel shows it.
+    const uid = fromSessionId(mapping.uid, Number(/Uid:\s*(\d+)/.exec(p.status)?.[1] ?? 0)) ?? 65534;
     const cpuSec = (Number(p.stat[11]) + Number(p.stat[12])) / hz;
     const elapsed = uptime - Number(p.stat[19]) / hz;
     const values: Record<string, string> = {

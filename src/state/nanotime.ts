@@ -154,3 +154,43 @@ export function formatGoTime(ns: bigint): string {
   const f = fields(ns, zone.offsetMinutes);
   return `${f.date} ${f.time}${trimmedFraction(f.nanos)} ${offsetText(zone.offsetMinutes, false)} ${zone.name}`;
 }
+
+const NS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  'µs': 1_000n, // U+00B5 micro sign
+  'μs': 1_000n, // U+03BC Greek mu
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+
+const DURATION_PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
+
+/** Go's time.ParseDuration ("1h30m", "1.5s", "-10m", "0"), in nanoseconds; undefined if invalid. */
+export function parseGoDuration(text: string): bigint | undefined {
+  let s = text;
+  let sign = 1n;
+  if (s.startsWith('-') || s.startsWith('+')) {
+    if (s[0] === '-') sign = -1n;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0n;
+  if (s === '') return undefined;
+  let total = 0n;
+  let at = 0;
+  while (at < s.length) {
+    DURATION_PART.lastIndex = at;
+    const m = DURATION_PART.exec(s);
+    if (!m) return undefined;
+    const int = m[1];
+    const frac = m[2] ?? '';
+    if (int === '' && frac === '') return undefined; // a unit with no number
+    const unit = NS[m[3]];
+    total += BigInt(int || '0') * unit;
+    if (frac) total += (BigInt(frac) * unit) / 10n ** BigInt(frac.length);
+    at = DURATION_PART.lastIndex;
+  }
+  return sign * total;
+}
