@@ -71,6 +71,49 @@ function load(name) {
   return mod.exports;
 }
 
+// Built-ins that `run` and most commands never use cost milliseconds to
+// load (child_process alone pulls in net, dgram and the streams).  The build
+// turns the bundles' require() of them into __lazy(): a stand-in that loads
+// the module on first use of any of its properties (scripts/build.mjs).
+function lazyBuiltin(id) {
+  let mod;
+  const get = () => (mod ??= require(id));
+  return new Proxy(
+    {},
+    {
+      get: (_, key) => get()[key],
+      has: (_, key) => key in get(),
+      ownKeys: () => Reflect.ownKeys(get()),
+      getOwnPropertyDescriptor: (_, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(get(), key);
+        return d && { ...d, configurable: true };
+      },
+    },
+  );
+}
+globalThis.__lazy = lazyBuiltin;
+
+// process.stdout and process.stderr are made on first use, and a pipe's
+// loads net and the streams.  Whether one was made tells the exit path
+// whether any output may still be queued (src/cli/main.ts).
+const stdioMade = { stdout: false, stderr: false };
+for (const name of ['stdout', 'stderr']) {
+  const d = Object.getOwnPropertyDescriptor(process, name);
+  if (!d || !d.get || !d.configurable) {
+    stdioMade[name] = true;
+    continue;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: d.enumerable,
+    get() {
+      stdioMade[name] = true;
+      return d.get.call(this);
+    },
+  });
+}
+globalThis.__selkieStdioMade = stdioMade;
+
 let extra;
 // The main bundle reaches the extra one through this (see scripts/build.mjs).
 globalThis.__selkieExtra = () => (extra ??= load('selkie-extra.js'));
@@ -107,4 +150,6 @@ globalThis.__selkieWarmCache = () => {
   }
 };
 
-load('selkie-main.js');
+// Run as dist/selkie.js; required by the unit tests for its pieces.
+if (require.main === module) load('selkie-main.js');
+else module.exports = { commandKind, lazyBuiltin };

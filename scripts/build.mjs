@@ -9,7 +9,7 @@
 // loader for the extra bundle on first use.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,6 +66,18 @@ const toExtra = {
 };
 
 await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/selkie-main.js'), plugins: [toExtra] });
+
+// Built-ins loaded on first use (see __lazy in scripts/boot.cjs):
+// each require() of one becomes a call of the same length, so that the
+// source maps stay right.
+const LAZY_BUILTINS = ['child_process', 'net', 'dgram', 'os', 'stream', 'stream/promises', 'dns', 'http', 'https', 'tls', 'crypto', 'zlib', 'readline', 'tty', 'worker_threads'];
+for (const name of ['selkie-main.js', 'selkie-extra.js']) {
+  const file = join(root, 'dist', name);
+  const text = readFileSync(file, 'utf8').replace(/\brequire\("((?:node:)?([a-z_/]+))"\)/g, (call, id, name) =>
+    LAZY_BUILTINS.includes(name) ? `__lazy("${id}")`.padEnd(call.length, ' ') : call,
+  );
+  writeFileSync(file, text);
+}
 
 copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // Warm V8's code caches with a command that loads the modules the frequent

@@ -677,6 +677,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Whether output may still be waiting in process.stdout or stderr.  A stream
+ * never made has nothing queued, and making one just to ask would load net
+ * and the streams for a pipe (scripts/boot.cjs tells which were made).
+ */
+function outputQueued(): boolean {
+  const made = (globalThis as { __selkieStdioMade?: { stdout: boolean; stderr: boolean } }).__selkieStdioMade;
+  return (!made || made.stdout ? process.stdout.writableLength > 0 : false) || (!made || made.stderr ? process.stderr.writableLength > 0 : false);
+}
+
 main(process.argv.slice(2)).then(
   async (code) => {
     // Our own output is written synchronously on Linux (files, pipes, TTYs),
@@ -685,7 +695,7 @@ main(process.argv.slice(2)).then(
     // command that touched storage), leave with _exit once all is written.
     const { native, nativeLoaded } = await import('../native/index');
     // (Not when Node runs with flags such as --cpu-prof, whose output is written at teardown.)
-    if (nativeLoaded() && process.execArgv.length === 0 && !process.env.SELKIE_WRITE_CODE_CACHE && process.stdout.writableLength === 0 && process.stderr.writableLength === 0) native().exit(code);
+    if (nativeLoaded() && process.execArgv.length === 0 && !process.env.SELKIE_WRITE_CODE_CACHE && !outputQueued()) native().exit(code);
     process.exit(code);
   },
   (err) => {

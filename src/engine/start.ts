@@ -3,10 +3,9 @@
 // directory, command) inside that root, write the OCI spec, run crun, record
 // the exit, unmount.
 import { spawn } from 'node:child_process';
-import { Socket } from 'node:net';
 import { native } from '../native/index';
 import { constants as osConstants } from 'node:os';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, read, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic';
 import { join } from 'node:path';
 import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
@@ -301,8 +300,14 @@ function startRuntime(args: string[], interactive: boolean): RuntimeChild {
   } finally {
     closeSync(devNull);
   }
-  // The pipe's other end lives only in crun: end-of-file is its exit.
-  const watch = new Socket({ fd: exitFd, readable: true, writable: false });
+  // The pipe's other end lives only in crun: end-of-file is its exit.  Read
+  // in libuv's thread pool (a net.Socket would load net and the streams).
+  const untilEof = (done: () => void) => {
+    read(exitFd, Buffer.alloc(1), 0, 1, null, (err, n) => {
+      if (!err && n > 0) untilEof(done);
+      else done();
+    });
+  };
   return {
     pid,
     kill: (sig) => {
@@ -312,11 +317,12 @@ function startRuntime(args: string[], interactive: boolean): RuntimeChild {
         /* already gone */
       }
     },
-    exited: new Promise((resolve) => {
-      watch.on('data', () => undefined);
-      watch.on('close', () => resolve({ code: native().waitProcess(pid) }));
-      watch.resume();
-    }),
+    exited: new Promise((resolve) =>
+      untilEof(() => {
+        closeSync(exitFd);
+        resolve({ code: native().waitProcess(pid) });
+      }),
+    ),
   };
 }
 

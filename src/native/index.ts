@@ -32,6 +32,8 @@ export interface NativeAddon {
   spawnProcess(path: string, argv: string[], stdio: [number, number, number], newSession: boolean): [number, number];
   /** waitpid for a spawnProcess child: exit code, or 128 + signal */
   waitProcess(pid: number): number;
+  /** clock_gettime(CLOCK_REALTIME) in nanoseconds */
+  realtimeNs(): bigint;
   /** _exit(2): no teardown; only after all output is written */
   exit(code: number): never;
   seccompCompile(

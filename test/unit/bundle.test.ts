@@ -1,0 +1,39 @@
+// The built bundles (npm ci builds them before the tests run): what the
+// start-up of every command depends on.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(__dirname, '..', '..');
+const dist = (name: string) => readFileSync(join(root, 'dist', name), 'utf8');
+
+describe('bundles', () => {
+  it('load heavy built-ins on first use, not at start-up', () => {
+    for (const name of ['selkie-main.js', 'selkie-extra.js']) {
+      const eager = dist(name).match(/\brequire\("(node:)?(child_process|net|dgram|stream|os|tls|https|crypto)"\)/g);
+      expect(eager, name).toBeNull();
+    }
+    expect(dist('selkie-main.js').includes('__lazy("node:child_process")')).toBe(true);
+  });
+
+  it('keep lines and columns for the source maps', () => {
+    // Each replaced call is padded to the length of the require() it replaced.
+    for (const m of dist('selkie-main.js').matchAll(/__lazy\("([^"]+)"\)( *)/g)) {
+      expect(m[0].length).toBeGreaterThanOrEqual(`require("${m[1]}")`.length);
+    }
+  });
+
+  it('give a lazy built-in all of the real module', () => {
+    const script = `
+      const { lazyBuiltin } = require(${JSON.stringify(join(root, 'scripts', 'boot.cjs'))});
+      const os = lazyBuiltin('node:os');
+      const before = process.moduleLoadList.includes('NativeModule os');
+      const ok = typeof os.homedir === 'function' && 'constants' in os && Object.keys(os).includes('platform') && os.constants.signals.SIGTERM === 15;
+      process.stdout.write(JSON.stringify({ before, ok }));
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ before: false, ok: true });
+  });
+});
