@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/file.h>
+#include <stdio.h>
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -210,6 +211,22 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo &info) {
 // teardown (~10 ms on every command).  Callers make sure their output is
 // written first (Node writes stdout/stderr synchronously to files, pipes and
 // terminals on Linux).
+/* FNV-1a, 64 bits, of a buffer, as 16 hex digits: a cache file's name (the
+ * entry itself is compared in full), where a loop in JS would run in V8's
+ * interpreter at start-up. */
+Napi::Value Fnv64(const Napi::CallbackInfo &info) {
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  const uint8_t *p = buf.Data();
+  for (size_t i = 0; i < buf.Length(); i++) {
+    h ^= p[i];
+    h *= UINT64_C(0x100000001b3);
+  }
+  char out[17];
+  snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return Napi::String::New(info.Env(), out);
+}
+
 /* The wall clock to the nanosecond, without loading Node's perf_hooks for it. */
 Napi::Value RealtimeNs(const Napi::CallbackInfo &info) {
   struct timespec ts;
@@ -225,6 +242,7 @@ Napi::Value QuickExit(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("exit", Napi::Function::New(env, QuickExit));
   exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs));
+  exports.Set("fnv64", Napi::Function::New(env, Fnv64));
   exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("unlock", Napi::Function::New(env, Unlock));

@@ -32,6 +32,8 @@ export interface NativeAddon {
   spawnProcess(path: string, argv: string[], stdio: [number, number, number], newSession: boolean): [number, number];
   /** waitpid for a spawnProcess child: exit code, or 128 + signal */
   waitProcess(pid: number): number;
+  /** FNV-1a (64 bits) of the bytes, as 16 hex digits: a name, not a proof */
+  fnv64(data: Buffer): string;
   /** clock_gettime(CLOCK_REALTIME) in nanoseconds */
   realtimeNs(): bigint;
   /** _exit(2): no teardown; only after all output is written */

@@ -65,18 +65,6 @@ export function compileProfile(p: OciSeccomp): Buffer {
   return native().seccompCompile(actionValue(p.defaultAction, p.defaultErrnoRet), (p.architectures ?? []).map(archName), rules);
 }
 
-/** Two 32-bit FNV-1a hashes side by side: a file name, not a proof (see compiledProfile). */
-function fnv64(text: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193);
-  }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
-}
-
 /**
  * The compiled program for a profile, from cacheDir when the same profile
  * was compiled before.  The cache entry keeps the profile it was compiled
@@ -85,7 +73,7 @@ function fnv64(text: string): string {
  */
 export function compiledProfile(p: OciSeccomp, cacheDir: string): Buffer {
   const json = Buffer.from(JSON.stringify(p));
-  const file = join(cacheDir, `${fnv64(json.toString('latin1'))}.bpf`);
+  const file = join(cacheDir, `${native().fnv64(json)}.bpf`);
   // One file: the profile's length, the profile, then its program, written
   // atomically, so a program is never paired with another profile.
   try {

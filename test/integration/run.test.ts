@@ -166,6 +166,16 @@ describe('command line to spec', () => {
     expect(added & (1n << 12n)).toBe(1n << 12n);
     expect(ok(['run', '--rm', IMG, 'sh', '-c', 'grep Seccomp: /proc/self/status']).trim()).toMatch(/Seccomp:\s+2/);
     expect(ok(['run', '--rm', '--security-opt', 'seccomp=unconfined', IMG, 'sh', '-c', 'grep Seccomp: /proc/self/status']).trim()).toMatch(/Seccomp:\s+0/);
+    // The profile's own rules, in the container and in an exec: a new user
+    // namespace needs CAP_SYS_ADMIN there; without the filter it is allowed.
+    expect(selkie(['run', '--rm', IMG, 'unshare', '-U', 'true']).stderr).toMatch(/Operation not permitted/);
+    expect(selkie(['run', '--rm', '--security-opt', 'seccomp=unconfined', IMG, 'unshare', '-U', 'true']).code).toBe(0);
+    selkie(['rm', '-f', 'seccomp-exec']);
+    ok(['run', '-d', '--name', 'seccomp-exec', IMG, 'sleep', '60']);
+    const inExec = selkie(['exec', 'seccomp-exec', 'unshare', '-U', 'true']);
+    expect(inExec.code).toBe(1);
+    expect(inExec.stderr).toMatch(/Operation not permitted/);
+    ok(['rm', '-f', 'seccomp-exec']);
     // --privileged: every capability, no seccomp filter, nothing masked
     const priv = ok(['run', '--rm', '--privileged', IMG, 'sh', '-c', 'grep -E "CapEff|Seccomp:" /proc/self/status; grep -c " /proc/keys " /proc/self/mountinfo || true']).trim().split('\n');
     expect(BigInt(`0x${priv[0].split(/\s+/)[1]}`)).toBeGreaterThanOrEqual((1n << 41n) - 1n);
