@@ -11,6 +11,7 @@ import * as logsDefs from './defs/logs';
 import * as volumeDefs from './defs/volume';
 import { trace } from '../trace';
 import { VERSION } from './version';
+import { exitWith } from './exit';
 
 const REGISTRY_OPTIONS: OptionSpec[] = [
   { long: 'tls-verify', type: 'string', help: 'require HTTPS and verify certificates (true or false)', key: 'tlsVerify' },
@@ -583,12 +584,6 @@ async function warmCache(): Promise<void> {
   ]);
 }
 
-/** See scripts/boot.cjs: the first success of each kind of command writes code caches of its own. */
-function warmCodeCache(): void {
-  const warm = (globalThis as { __selkieWarmCache?: () => void }).__selkieWarmCache;
-  if (warm && !process.env.SELKIE_NO_WARM) warm();
-}
-
 async function dispatch(argv: string[]): Promise<number> {
   const g: Globals = {};
   let i = 0;
@@ -653,9 +648,7 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   trace('parsed');
   if (cmd.session) await needSession();
-  const code = (await cmd.run(g, parsed.options, parsed.args)) ?? 0;
-  if (code === 0) warmCodeCache();
-  return code;
+  return (await cmd.run(g, parsed.options, parsed.args)) ?? 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -677,29 +670,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * Whether output may still be waiting in process.stdout or stderr.  A stream
- * never made has nothing queued, and making one just to ask would load net
- * and the streams for a pipe (scripts/boot.cjs tells which were made).
- */
-function outputQueued(): boolean {
-  const made = (globalThis as { __selkieStdioMade?: { stdout: boolean; stderr: boolean } }).__selkieStdioMade;
-  return (!made || made.stdout ? process.stdout.writableLength > 0 : false) || (!made || made.stderr ? process.stderr.writableLength > 0 : false);
-}
-
-main(process.argv.slice(2)).then(
-  async (code) => {
-    // Our own output is written synchronously on Linux (files, pipes, TTYs),
-    // so nothing is lost by not waiting for the event loop to wind down, nor
-    // for Node's teardown (~10 ms): when the addon is loaded anyway (every
-    // command that touched storage), leave with _exit once all is written.
-    const { native, nativeLoaded } = await import('../native/index');
-    // (Not when Node runs with flags such as --cpu-prof, whose output is written at teardown.)
-    if (nativeLoaded() && process.execArgv.length === 0 && !process.env.SELKIE_WRITE_CODE_CACHE && !outputQueued()) native().exit(code);
-    process.exit(code);
-  },
-  (err) => {
-    process.stderr.write(`Error: ${String(err)}\n`);
-    process.exitCode = 125;
-  },
-);
+main(process.argv.slice(2)).then(exitWith, (err) => {
+  process.stderr.write(`Error: ${String(err)}\n`);
+  process.exitCode = 125;
+});

@@ -22,6 +22,7 @@ import { requireContainer } from './remove';
 import { socketDir } from './monitor-paths';
 import { commandProblem } from './command-check';
 import { trace } from '../trace';
+import { warmCodeCache } from '../code-cache';
 import { recordContainerEvent } from '../state/events';
 
 export interface ExecOptions {
@@ -139,7 +140,7 @@ function handOver(ctx: EngineContext, rec: ContainerRecord, proc: OciProcess): v
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   trace('exec: handing over to crun');
   // No return to main(), whose success warms the code cache (scripts/boot.cjs).
-  if (!process.env.SELKIE_NO_WARM) (globalThis as { __selkieWarmCache?: () => void }).__selkieWarmCache?.();
+  warmCodeCache();
   native().execve(RUNTIME, args, env);
 }
 
