@@ -12,7 +12,7 @@
     {
       "target_name": "selkie-helper",
       "type": "executable",
-      "sources": ["native/helper.c"],
+      "sources": ["native/helper.c", "native/forward.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-D_FORTIFY_SOURCE=2"]
     },
     {

@@ -15,6 +15,15 @@
  *       that start time) lives: the timer of a container's healthcheck, a
  *       few hundred kilobytes resident instead of a Node process or a daemon.
  *
+ *   selkie-helper forward NETNS_PATH READY_FD TAG RULE...
+ *       The user-space port forwarder of published ports on user-defined
+ *       networks (Podman's rootlessport): binds every host port of RULE
+ *       (tcp|udp:HOSTIP:HOSTPORT:TARGETIP:TARGETPORT, IPv6 in brackets) in
+ *       the current network namespace, then joins NETNS_PATH so that the
+ *       connections to the targets are made from there, writes one byte to
+ *       READY_FD and relays until SIGTERM.  TAG is ignored (the caller's run
+ *       directory, so that /proc/PID/cmdline shows whose forwarder this is).
+ *
  * It had a second mode that created the container's namespace itself; crun
  * does that now, from the spec's mappings (see docs/NOTES.md).
  */
@@ -251,10 +260,14 @@ static int cmd_every(int argc, char **argv) {
   }
 }
 
+/* native/forward.c */
+int cmd_forward(int argc, char **argv);
+
 int main(int argc, char **argv) {
-  if (argc < 2) fail("usage: selkie-helper pause|every ...");
+  if (argc < 2) fail("usage: selkie-helper pause|every|forward ...");
   if (strcmp(argv[1], "pause") == 0) return cmd_pause(argc, argv);
   if (strcmp(argv[1], "every") == 0) return cmd_every(argc, argv);
+  if (strcmp(argv[1], "forward") == 0) return cmd_forward(argc, argv);
   fail("unknown mode");
   return 125;
 }

@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { native } from '../native/index';
 import type { ContainerRecord } from '../state/containers';
 import type { NetworkKind } from './mode';
+import { stopHelper } from './helper-pid';
 import { claimHostPorts, PortSpecError, type PortMapping } from './ports';
 import { resolvConf } from './resolv';
 
@@ -245,26 +246,6 @@ export async function attachNetwork(
   }
   const nameserver = c.network === 'pasta' ? PASTA_DNS : SLIRP_DNS;
   return { netnsPath: file, ports, resolv: resolvConf({ host: hostResolv(), networkNameservers: [nameserver], ...dnsFlags }) };
-}
-
-/** Stops the helper whose PID file is in runDir, if that PID is still ours (its command line names runDir). */
-function stopHelper(runDir: string, name: string): void {
-  const file = join(runDir, `${name}.pid`);
-  let pid: number;
-  try {
-    pid = Number(readFileSync(file, 'utf8').trim());
-  } catch {
-    return;
-  }
-  if (Number.isInteger(pid) && pid > 1) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes(runDir)) process.kill(pid, 'SIGTERM');
-    } catch {
-      /* gone already */
-    }
-  }
-  rmSync(file, { force: true });
 }
 
 /** Undoes attachNetwork: stops pasta/slirp4netns, unmounts and removes the netns file.  Idempotent. */
