@@ -31,7 +31,7 @@ export interface NetworkAttachment {
 }
 
 export function needsNetns(kind: NetworkKind): boolean {
-  return kind === 'pasta' || kind === 'slirp4netns';
+  return kind === 'pasta' || kind === 'slirp4netns' || kind === 'bridge';
 }
 
 function hostResolv(): string {
@@ -52,7 +52,7 @@ function netnsFile(runDir: string): string {
  * CAP_NET_BIND_SERVICE there: ports below 1024 are opened to every user of
  * the namespace instead (as Docker does for its containers).
  */
-const NETNS_SYSCTLS = 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start';
+export const NETNS_SYSCTLS = 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start';
 
 /** A new network namespace bind-mounted on FILE (in S's mount namespace). */
 function createNetns(file: string): void {
@@ -64,7 +64,7 @@ function createNetns(file: string): void {
   }
 }
 
-function quietStderr(text: string): string {
+export function quietStderr(text: string): string {
   return text
     .split('\n')
     .filter((l) => l.trim() && !/^Failed to send \d+ bytes to syslog/.test(l))
@@ -109,7 +109,7 @@ export function pastaArgs(netns: string, pidFile: string, ports: PortMapping[], 
   ];
 }
 
-function startPasta(runDir: string, netns: string, ports: PortMapping[], userOpts: string[]): void {
+export function startPasta(runDir: string, netns: string, ports: PortMapping[], userOpts: string[]): void {
   const pidFile = join(runDir, 'pasta.pid');
   // pasta daemonizes once the namespace is configured and its ports are bound.
   const r = spawnSync('pasta', pastaArgs(netns, pidFile, ports, userOpts), { encoding: 'utf8', timeout: 30_000 });
@@ -224,6 +224,8 @@ export async function attachNetwork(
       const resolv = c.dns?.length || c.dnsSearch?.length || c.dnsOption?.length ? resolvConf({ host: theirs, ...dnsFlags }) : theirs;
       return { netnsPath: `/proc/${other.pid}/ns/net`, ports: [], resolv };
     }
+    case 'bridge':
+      throw new NetworkSetupError('bridge networks are attached by network/bridge.ts');
     default:
       break;
   }
@@ -248,7 +250,7 @@ export async function attachNetwork(
 }
 
 /** Stops the helper whose PID file is in runDir, if that PID is still ours (its command line names runDir). */
-function stopHelper(runDir: string, name: string): void {
+export function stopHelper(runDir: string, name: string): void {
   const file = join(runDir, `${name}.pid`);
   let pid: number;
   try {
@@ -275,7 +277,7 @@ export function teardownNetwork(runDir: string): void {
   rmSync(slirpSocket(runDir), { force: true });
 }
 
-function unmountNetns(file: string): void {
+export function unmountNetns(file: string): void {
   if (!existsSync(file)) return;
   try {
     native().umount(file, MNT_DETACH);
