@@ -46,7 +46,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   selkie(['rm', '-af']);
-  for (const n of ['neta', 'netb', 'spare', 'out']) selkie(['network', 'rm', '-f', n]);
+  for (const n of ['neta', 'netb', 'spare', 'out', 'closed']) selkie(['network', 'rm', '-f', n]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -190,10 +190,18 @@ describe('outbound', () => {
     writeFileSync(conf, '[network]\npasta_options = ["--map-gw"]\n');
     try {
       ok(['network', 'create', 'out']);
-      const r = await selkieAsync(['run', '--rm', '--network', 'out', IMG, 'sh', '-c', `cat /etc/resolv.conf; ${fetchIn(`http://${gw}:${port}/`, 5)}`], { CONTAINERS_CONF: conf });
+      ok(['network', 'create', '--internal', 'closed']);
+      // the first container makes the rootless netns: pasta gets containers.conf's options
+      ok(['run', '-d', '--name', 'holder', '--network', 'out', IMG, 'sleep', '300'], { env: { CONTAINERS_CONF: conf } });
+      const r = await selkieAsync(['run', '--rm', '--network', 'out', IMG, 'sh', '-c', `cat /etc/resolv.conf; ${fetchIn(`http://${gw}:${port}/`, 5)}`]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('nameserver 169.254.1.1');
       expect(r.stdout).toContain('hello-from-host');
+      // an --internal network reaches nothing outside itself
+      const closed = await selkieAsync(['run', '--rm', '--network', 'closed', IMG, 'sh', '-c', `${fetchIn(`http://${gw}:${port}/`, 2)}; echo out=$?`]);
+      expect(closed.stdout).not.toContain('hello-from-host');
+      expect(closed.stdout).toMatch(/out=[1-9]/);
+      ok(['rm', '-f', 'holder']);
       expect(rootlessPastas()).toEqual([]);
     } finally {
       server.close();
