@@ -27,6 +27,7 @@ const EXTRA = [
   'image/digest.ts',
   'storage/layer-apply.ts',
   'runtime/seccomp-file.ts',
+  'state/networks.ts',
 ].map((f) => join(root, 'src', f));
 
 // Whitespace and syntax minified: every start reads and hashes the bundle (names are kept).

@@ -17,7 +17,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 PACKAGES="crun conmon uidmap fuse-overlayfs fuse3 slirp4netns passt catatonit busybox-static libseccomp-dev zstd apache2-utils \
-  docker-registry skopeo podman iproute2 procps util-linux"
+  docker-registry skopeo podman iproute2 nftables procps util-linux"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,6 +8,7 @@ import * as commitDefs from './defs/commit';
 import * as cpDefs from './defs/cp';
 import * as lifecycleDefs from './defs/lifecycle';
 import * as logsDefs from './defs/logs';
+import * as networkDefs from './defs/network';
 import * as volumeDefs from './defs/volume';
 import { trace } from '../trace';
 import { VERSION } from './version';
@@ -34,14 +35,16 @@ const RUN_OPTIONS: OptionSpec[] = [
   str('name', undefined, 'name the container'),
   str('hostname', 'h', 'container host name'),
   str('userns', undefined, 'user namespace: private (default: its own ID block), auto, host, keep-id, nomap'),
-  str('network', undefined, 'network: pasta[:OPTIONS] (default), slirp4netns[:OPTIONS], none, host, container:NAME'),
+  str('network', undefined, 'network: pasta[:OPTIONS] (default), slirp4netns[:OPTIONS], none, host, container:NAME, bridge, or networks by name (repeatable)', true),
+  str('network-alias', undefined, 'another name for the container on its bridge networks', true),
+  str('ip', undefined, 'the container\'s IPv4 address on its (one) bridge network'),
   str('publish', 'p', 'publish a port: [[HOSTIP:][HOSTPORT]:]CONTAINERPORT[/PROTOCOL]', true),
   bool('publish-all', 'P', 'publish every exposed port to a random host port'),
   str('expose', undefined, 'expose a port or range: PORT[-PORT][/PROTOCOL]', true),
   str('dns', undefined, 'DNS server for /etc/resolv.conf', true),
   str('dns-search', undefined, 'DNS search domain for /etc/resolv.conf', true),
   str('dns-option', undefined, 'DNS option for /etc/resolv.conf', true),
-  { ...str('net', undefined, 'network mode'), key: 'network', hidden: true },
+  { ...str('net', undefined, 'network mode', true), key: 'network', hidden: true },
   bool('read-only', undefined, 'mount the root filesystem read-only'),
   str('cap-add', undefined, 'add capabilities', true),
   str('cap-drop', undefined, 'drop capabilities', true),
@@ -106,6 +109,8 @@ function createOptions(image: string, command: string[], o: Opts) {
     hostname: o.hostname,
     userns: o.userns,
     network: o.network,
+    networkAlias: o.networkAlias,
+    ip: o.ip,
     publish: o.publish,
     publishAll: !!o.publishAll,
     expose: o.expose,
@@ -507,7 +512,7 @@ const GROUPS: GroupTable = {
   },
 };
 
-for (const area of [lifecycleDefs, logsDefs, cpDefs, commitDefs, volumeDefs]) {
+for (const area of [lifecycleDefs, logsDefs, cpDefs, commitDefs, volumeDefs, networkDefs]) {
   COMMANDS.push(...area.commands);
   for (const [group, subs] of Object.entries(area.groups)) GROUPS[group] = { ...GROUPS[group], ...subs };
 }

@@ -8,7 +8,7 @@ import { forceDelete } from '../runtime/crun';
 import { recordContainerEvent } from '../state/events';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
-import { needsNetns, teardownNetwork } from '../network/setup';
+import { releaseContainerNetwork } from './network-attach';
 import { containerPaths } from './container-mount';
 import { exitFile } from './monitor-paths';
 import { releaseMounts } from './volume-mounts';
@@ -46,6 +46,7 @@ function exitedState(s: ContainerRecord['state'], exitCode: number): ContainerRe
     monitorStart: undefined,
     pid: undefined,
     pidStart: undefined,
+    networks: undefined,
   };
 }
 
@@ -86,7 +87,7 @@ export async function cleanupContainer(ctx: EngineContext, id: string, opts: { f
     forceDelete(ctx.runtimeRoot, id);
     releaseMounts(ctx, id);
     unmountRootfs(containerPaths(ctx, id).rootfs);
-    if (needsNetns(r.config.network)) teardownNetwork(ctx.runDir(id));
+    releaseContainerNetwork(ctx, r);
     rmSync(exitFile(ctx, id), { force: true });
     restart = shouldRestart(r, exitCode);
     r.state = exitedState(r.state, exitCode);

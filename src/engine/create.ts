@@ -12,6 +12,7 @@ import { EngineError } from './errors';
 import { requireImage } from './images';
 import { mergeEnv } from './env';
 import { NetworkFlagError, networkConfig, type NetworkFlags } from '../network/config';
+import { resolveNetworkName } from './network-attach';
 export { DEFAULT_PATH, mergeEnv, parseEnvFile } from './env';
 import { trace } from '../trace';
 import { detectCgroups } from './info';
@@ -224,6 +225,11 @@ export function createContainer(ctx: EngineContext, opts: CreateOptions): Contai
     const other = ctx.containers.lookup(config.networkContainer);
     if (!other) throw new EngineError(`--network container:${config.networkContainer}: no such container`);
     config.networkContainer = other.id;
+  }
+  for (const n of config.networks ?? []) {
+    const name = resolveNetworkName(ctx, n.name);
+    if (!name) throw new EngineError(`unable to find network with name or ID ${n.name}: network not found`);
+    n.name = name;
   }
   const specs = parseMounts(opts.volumes, opts.mounts);
   const imageVolumes = Object.keys(imageConfig.config?.Volumes ?? {});

@@ -102,6 +102,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     NetworkSettings: {
       Ports: portBindings(publishedPorts(rec), rec.config.exposedPorts),
       SandboxKey: needsNetns(rec.config.network) && status === 'running' ? join(runDir, 'netns') : '',
+      ...bridgeSettings(rec, status === 'running'),
     },
     Namespace: '',
     IsInfra: false,
@@ -139,7 +140,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
     },
     HostConfig: {
       AutoRemove: rec.autoRemove,
-      NetworkMode: rec.config.network === 'container' ? `container:${rec.config.networkContainer}` : rec.config.network,
+      NetworkMode: networkModeOf(rec),
       PortBindings: portBindings(rec.config.ports ?? []),
       Dns: rec.config.dns ?? [],
       DnsSearch: rec.config.dnsSearch ?? [],
@@ -256,4 +257,45 @@ export function imageRows(rec: ImageRecord): Record<string, unknown>[] {
     const [repo, tag] = at > slash ? [n.slice(0, at), n.slice(at + 1)] : [n, '<none>'];
     return { ...base, Repository: repo, Tag: tag };
   });
+}
+
+/** HostConfig.NetworkMode: "bridge" for the default network, else the first network's name. */
+function networkModeOf(rec: ContainerRecord): string {
+  if (rec.config.network === 'container') return `container:${rec.config.networkContainer}`;
+  if (rec.config.network !== 'bridge') return rec.config.network;
+  const first = rec.config.networks?.[0]?.name;
+  return !first || first === 'podman' ? 'bridge' : first;
+}
+
+/** NetworkSettings of a container on bridge networks: each network, and the first one's address at the top. */
+function bridgeSettings(rec: ContainerRecord, running: boolean) {
+  if (rec.config.network !== 'bridge') return {};
+  const live = running ? (rec.state.networks ?? []) : [];
+  const networks: Record<string, object> = {};
+  for (const n of rec.config.networks ?? []) {
+    const a = live.find((x) => x.name === n.name);
+    networks[n.name] = {
+      EndpointID: '',
+      Gateway: a?.gateway ?? '',
+      IPAddress: a?.ip ?? '',
+      IPPrefixLen: a?.prefixLen ?? 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: a?.mac ?? '',
+      NetworkID: a?.id ?? n.name,
+      DriverOpts: null,
+      IPAMConfig: null,
+      Links: null,
+      Aliases: [...(n.aliases ?? []), rec.id.slice(0, 12)],
+    };
+  }
+  const first = live[0];
+  return {
+    Gateway: first?.gateway ?? '',
+    IPAddress: first?.ip ?? '',
+    IPPrefixLen: first?.prefixLen ?? 0,
+    MacAddress: first?.mac ?? '',
+    Networks: networks,
+  };
 }

@@ -7,7 +7,7 @@ import { forceDelete } from '../runtime/crun';
 import type { ContainerRecord } from '../state/containers';
 import { recordContainerEvent } from '../state/events';
 import { unmountRootfs } from '../storage/mount';
-import { needsNetns, teardownNetwork } from '../network/setup';
+import { releaseContainerNetwork } from './network-attach';
 import type { EngineContext } from './context';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { isActive } from './liveness';
@@ -76,7 +76,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   if (opts.exited) {
     releaseMounts(ctx, rec.id);
     unmountRootfs(join(runDir, 'rootfs'));
-    if (needsNetns(rec.config.network)) teardownNetwork(runDir);
+    releaseContainerNetwork(ctx, rec);
     removeTree(runDir);
     dropVolumes(ctx, rec, !!opts.volumes);
     removeTree(join(dir, 'diff'));
@@ -102,7 +102,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   // Volumes first: the run directory's deletion must never walk into one.
   releaseMounts(ctx, rec.id);
   unmountRootfs(join(runDir, 'rootfs'));
-  if (needsNetns(rec.config.network)) teardownNetwork(runDir);
+  releaseContainerNetwork(ctx, rec);
   removeTree(runDir);
   // What conmon left beside the run directory: its exit file and the short
   // link to the attach socket.

@@ -28,7 +28,8 @@ import { trace } from '../trace';
 import { recordExit } from './cleanup';
 import { commandProblem } from './command-check';
 import { recordContainerEvent } from '../state/events';
-import { attachNetwork, needsNetns, NetworkSetupError, teardownNetwork, type NetworkAttachment } from '../network/setup';
+import { attachNetwork, NetworkSetupError, type NetworkAttachment } from '../network/setup';
+import { attachContainerNetworks, releaseContainerNetwork } from './network-attach';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
@@ -93,9 +94,8 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
   const mapping = mappingOf(rec);
   const { rootfs } = mountContainer(ctx, rec);
   trace('mounted');
-  const withNetns = needsNetns(rec.config.network);
   const cleanup = () => {
-    if (withNetns) teardownNetwork(runDir);
+    releaseContainerNetwork(ctx, rec);
     releaseMounts(ctx, rec.id);
     unmountRootfs(rootfs);
   };
@@ -191,6 +191,14 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
 
 /** The container's network (see network/setup.ts); the host ports it got are recorded. */
 async function attachNetworkOf(ctx: EngineContext, rec: ContainerRecord, runDir: string): Promise<NetworkAttachment> {
+  if (rec.config.network === 'bridge') {
+    const net = await attachContainerNetworks(ctx, rec);
+    ctx.containers.update(rec.id, (r) => {
+      r.state.networks = net.addresses;
+      if (net.ports.length) r.state.ports = net.ports;
+    });
+    return net;
+  }
   let net: NetworkAttachment;
   try {
     net = await attachNetwork(rec, runDir, (ref) => {

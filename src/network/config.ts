@@ -1,11 +1,16 @@
 // The network part of a container's config, from --network, -p, -P,
 // --expose and --dns*: validated at create so that a bad flag fails there.
 import type { ContainerConfig } from '../state/containers';
-import { defaultNetworkCmd, NetworkModeError, parseNetworkMode } from './mode';
+import { defaultNetworkCmd, NetworkModeError, parseNetworkFlags } from './mode';
 import { duplicateHostPort, mergeMappings, parsePublish, PortSpecError, publishAll, type PortMapping } from './ports';
 
 export interface NetworkFlags {
-  network?: string;
+  /** --network, possibly repeated */
+  network?: string | string[];
+  /** --network-alias (every bridge network the container joins) */
+  networkAlias?: string[];
+  /** --ip (one bridge network) */
+  ip?: string;
   publish?: string[];
   publishAll?: boolean;
   expose?: string[];
@@ -16,7 +21,7 @@ export interface NetworkFlags {
 
 export class NetworkFlagError extends Error {}
 
-type NetworkPart = Pick<ContainerConfig, 'network' | 'networkOptions' | 'networkContainer' | 'ports' | 'exposedPorts' | 'dns' | 'dnsSearch' | 'dnsOption'>;
+type NetworkPart = Pick<ContainerConfig, 'network' | 'networks' | 'networkOptions' | 'networkContainer' | 'ports' | 'exposedPorts' | 'dns' | 'dnsSearch' | 'dnsOption'>;
 
 export function networkConfig(
   flags: NetworkFlags,
@@ -25,10 +30,26 @@ export function networkConfig(
 ): NetworkPart {
   let mode;
   try {
-    mode = parseNetworkMode(flags.network ?? '', defaultNetworkCmd);
+    const values = flags.network === undefined ? [] : Array.isArray(flags.network) ? flags.network : [flags.network];
+    mode = parseNetworkFlags(values, defaultNetworkCmd);
   } catch (err) {
     if (err instanceof NetworkModeError) throw new NetworkFlagError(err.message);
     throw err;
+  }
+  if (mode.kind === 'bridge') {
+    const nets = mode.networks!;
+    if (flags.ip !== undefined) {
+      if (nets.length !== 1) throw new NetworkFlagError('--ip can only be used with a single network');
+      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(flags.ip)) throw new NetworkFlagError(`--ip ${flags.ip}: not an IPv4 address`);
+      nets[0].ip = flags.ip;
+    }
+    for (const alias of flags.networkAlias ?? []) {
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(alias)) throw new NetworkFlagError(`--network-alias ${alias}: not a valid name`);
+      for (const n of nets) if (!(n.aliases ??= []).includes(alias)) n.aliases.push(alias);
+    }
+  } else {
+    if (flags.ip !== undefined) throw new NetworkFlagError('--ip can only be used with a bridge network');
+    if (flags.networkAlias?.length) throw new NetworkFlagError('--network-alias can only be used with a bridge network');
   }
   const exposed = [...Object.keys(imageExposed ?? {})];
   for (const e of flags.expose ?? []) {
@@ -46,7 +67,7 @@ export function networkConfig(
   if (flags.publishAll) ports = mergeMappings(ports, publishAll(exposed));
   const dup = duplicateHostPort(ports);
   if (dup) throw new NetworkFlagError(`host port ${dup.hostPort}/${dup.protocol} is published twice`);
-  if (ports.length && mode.kind !== 'pasta' && mode.kind !== 'slirp4netns') {
+  if (ports.length && mode.kind !== 'pasta' && mode.kind !== 'slirp4netns' && mode.kind !== 'bridge') {
     // Podman and Docker discard them with a warning (scripts pass -p with --network host).
     if (flags.publish?.length) warn(`Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use`);
     ports = [];
@@ -54,6 +75,7 @@ export function networkConfig(
   const out: NetworkPart = { network: mode.kind };
   if (mode.options.length) out.networkOptions = mode.options;
   if (mode.container) out.networkContainer = mode.container;
+  if (mode.networks) out.networks = mode.networks;
   if (ports.length) out.ports = ports;
   if (exposed.length) out.exposedPorts = exposed;
   if (flags.dns?.length) out.dns = flags.dns;

@@ -2,10 +2,19 @@
 // Pure; the default rootless command follows containers.conf's
 // default_rootless_network_cmd (pasta, or slirp4netns where pasta is absent).
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { containersConfFiles } from '../config/containers-conf';
 
-export type NetworkKind = 'none' | 'host' | 'pasta' | 'slirp4netns' | 'container';
+export type NetworkKind = 'none' | 'host' | 'pasta' | 'slirp4netns' | 'container' | 'bridge';
+
+/** One user-defined (bridge) network a container joins. */
+export interface NetworkAttach {
+  name: string;
+  /** --network-alias, or NAME:alias=A */
+  aliases?: string[];
+  /** --ip, or NAME:ip=A */
+  ip?: string;
+}
 
 export interface NetworkMode {
   kind: NetworkKind;
@@ -13,6 +22,25 @@ export interface NetworkMode {
   options: string[];
   /** container:NAME|ID */
   container?: string;
+  /** kind bridge: the networks, the first one gives the default route */
+  networks?: NetworkAttach[];
+}
+
+const NET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** NAME[:ip=A,alias=B,...] of a bridge network ("bridge" is the default network, podman). */
+function bridgeAttach(name: string, opts: string[], text: string): NetworkAttach {
+  const a: NetworkAttach = { name: name === 'bridge' ? 'podman' : name };
+  for (const o of opts) {
+    const eq = o.indexOf('=');
+    const k = eq < 0 ? o : o.slice(0, eq);
+    const v = eq < 0 ? '' : o.slice(eq + 1);
+    if (k === 'alias' && v) (a.aliases ??= []).push(v);
+    else if (k === 'ip' && IPV4.test(v)) a.ip = v;
+    else throw new NetworkModeError(`--network ${text}: unknown or invalid option "${o}" (ip=IPV4, alias=NAME)`);
+  }
+  return a;
 }
 
 export class NetworkModeError extends Error {}
@@ -42,12 +70,36 @@ export function parseNetworkMode(text: string, defaultCmd: 'pasta' | 'slirp4netn
     }
     return { kind: 'slirp4netns', options: opts };
   }
-  if (name === 'bridge') throw new NetworkModeError('--network bridge: rootless selkie has no bridge network; use pasta (the default) or slirp4netns');
-  throw new NetworkModeError(`--network ${text}: unknown network; use pasta[:OPTIONS], slirp4netns[:OPTIONS], none, host or container:NAME`);
+  if (NET_NAME.test(name)) return { kind: 'bridge', options: [], networks: [bridgeAttach(name, opts, text)] };
+  throw new NetworkModeError(`--network ${text}: unknown network; use pasta[:OPTIONS], slirp4netns[:OPTIONS], none, host, container:NAME, bridge or a network's name`);
+}
+
+/**
+ * Every --network value of a run/create: one mode, or several networks
+ * (repeated flags, or NAME,NAME in one value as Podman allows).
+ */
+export function parseNetworkFlags(values: string[], defaultCmd: 'pasta' | 'slirp4netns' | (() => 'pasta' | 'slirp4netns')): NetworkMode {
+  const items: string[] = [];
+  for (const v of values) {
+    if (v.includes(':')) items.push(v);
+    else items.push(...v.split(',').filter(Boolean));
+  }
+  if (items.length <= 1) return parseNetworkMode(items[0] ?? '', defaultCmd);
+  const modes = items.map((i) => parseNetworkMode(i, defaultCmd));
+  const other = modes.findIndex((m) => m.kind !== 'bridge');
+  if (other >= 0) throw new NetworkModeError(`--network ${items[other]} cannot be combined with other networks`);
+  const networks = modes.flatMap((m) => m.networks!);
+  const seen = new Set<string>();
+  for (const n of networks) {
+    if (seen.has(n.name)) throw new NetworkModeError(`--network ${n.name} is given more than once`);
+    seen.add(n.name);
+  }
+  return { kind: 'bridge', options: [], networks };
 }
 
 export function formatNetworkMode(m: NetworkMode): string {
   if (m.kind === 'container') return `container:${m.container}`;
+  if (m.kind === 'bridge') return (m.networks ?? []).map((n) => n.name).join(',');
   return m.options.length ? `${m.kind}:${m.options.join(',')}` : m.kind;
 }
 
@@ -74,12 +126,7 @@ let cached: 'pasta' | 'slirp4netns' | undefined;
 /** The rootless default: containers.conf's choice, else pasta, else slirp4netns when pasta is not installed. */
 export function defaultNetworkCmd(): 'pasta' | 'slirp4netns' {
   if (cached) return cached;
-  const home = process.env.HOME || homedir();
-  const files = [
-    '/usr/share/containers/containers.conf',
-    '/etc/containers/containers.conf',
-    join(process.env.XDG_CONFIG_HOME || join(home, '.config'), 'containers', 'containers.conf'),
-  ];
+  const files = containersConfFiles();
   let chosen: string | undefined;
   for (const f of files) {
     try {

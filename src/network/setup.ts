@@ -32,7 +32,7 @@ export interface NetworkAttachment {
 }
 
 export function needsNetns(kind: NetworkKind): boolean {
-  return kind === 'pasta' || kind === 'slirp4netns';
+  return kind === 'pasta' || kind === 'slirp4netns' || kind === 'bridge';
 }
 
 function hostResolv(): string {
@@ -53,7 +53,7 @@ function netnsFile(runDir: string): string {
  * CAP_NET_BIND_SERVICE there: ports below 1024 are opened to every user of
  * the namespace instead (as Docker does for its containers).
  */
-const NETNS_SYSCTLS = 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start';
+export const NETNS_SYSCTLS = 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start';
 
 /** A new network namespace bind-mounted on FILE (in S's mount namespace). */
 function createNetns(file: string): void {
@@ -65,7 +65,7 @@ function createNetns(file: string): void {
   }
 }
 
-function quietStderr(text: string): string {
+export function quietStderr(text: string): string {
   return text
     .split('\n')
     .filter((l) => l.trim() && !/^Failed to send \d+ bytes to syslog/.test(l))
@@ -110,7 +110,7 @@ export function pastaArgs(netns: string, pidFile: string, ports: PortMapping[], 
   ];
 }
 
-function startPasta(runDir: string, netns: string, ports: PortMapping[], userOpts: string[]): void {
+export function startPasta(runDir: string, netns: string, ports: PortMapping[], userOpts: string[]): void {
   const pidFile = join(runDir, 'pasta.pid');
   // pasta daemonizes once the namespace is configured and its ports are bound.
   const r = spawnSync('pasta', pastaArgs(netns, pidFile, ports, userOpts), { encoding: 'utf8', timeout: 30_000 });
@@ -225,6 +225,8 @@ export async function attachNetwork(
       const resolv = c.dns?.length || c.dnsSearch?.length || c.dnsOption?.length ? resolvConf({ host: theirs, ...dnsFlags }) : theirs;
       return { netnsPath: `/proc/${other.pid}/ns/net`, ports: [], resolv };
     }
+    case 'bridge':
+      throw new NetworkSetupError('bridge networks are attached by network/bridge.ts');
     default:
       break;
   }
@@ -256,7 +258,7 @@ export function teardownNetwork(runDir: string): void {
   rmSync(slirpSocket(runDir), { force: true });
 }
 
-function unmountNetns(file: string): void {
+export function unmountNetns(file: string): void {
   if (!existsSync(file)) return;
   try {
     native().umount(file, MNT_DETACH);

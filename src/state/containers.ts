@@ -2,7 +2,7 @@
 // container.json written atomically.  Everything else about a container (used
 // ID blocks, names) is derived from the records, so there is no second index
 // that a crash could leave out of step.
-import type { NetworkKind } from '../network/mode';
+import type { NetworkAttach, NetworkKind } from '../network/mode';
 import type { PortMapping } from '../network/ports';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +37,20 @@ export interface ContainerState {
   health?: HealthState;
   /** published ports as bound at the last start (random host ports chosen) */
   ports?: PortMapping[];
+  /** bridge networks: the addresses this run got, in the order of its interfaces */
+  networks?: NetworkAddress[];
+}
+
+/** A running container's place on one bridge network. */
+export interface NetworkAddress {
+  name: string;
+  /** the network's ID */
+  id: string;
+  iface: string;
+  ip: string;
+  prefixLen: number;
+  gateway: string;
+  mac: string;
 }
 
 export interface HealthState {
@@ -87,8 +101,10 @@ export interface ContainerConfig {
   tty: boolean;
   interactive: boolean;
   readOnly: boolean;
-  /** none, host, pasta, slirp4netns, or container (sharing networkContainer's) */
+  /** none, host, pasta, slirp4netns, container (sharing networkContainer's), or bridge (networks) */
   network: NetworkKind;
+  /** network bridge: the user-defined networks, the first gives the default route */
+  networks?: NetworkAttach[];
   /** pasta's extra arguments or slirp4netns's options (--network KIND:OPTIONS) */
   networkOptions?: string[];
   /** --network container:X: X's ID */

@@ -65,7 +65,8 @@ describe('network modes and helper command lines', () => {
     expect(parseNetworkMode('slirp4netns:allow_host_loopback=true', 'pasta').options).toEqual(['allow_host_loopback=true']);
     expect(parseNetworkMode('container:web', 'pasta')).toEqual({ kind: 'container', options: [], container: 'web' });
     expect(() => parseNetworkMode('slirp4netns:bogus=1', 'pasta')).toThrow(/unknown option/);
-    expect(() => parseNetworkMode('mynet', 'pasta')).toThrow(/unknown network/);
+    expect(parseNetworkMode('mynet', 'pasta')).toEqual({ kind: 'bridge', options: [], networks: [{ name: 'mynet' }] });
+    expect(() => parseNetworkMode('my net!', 'pasta')).toThrow(/unknown network/);
   });
   it('reads default_rootless_network_cmd', () => {
     expect(configuredNetworkCmd('[engine]\ndefault_rootless_network_cmd="x"\n[network]\ndefault_rootless_network_cmd = "slirp4netns" # c\n')).toBe('slirp4netns');

@@ -1,0 +1,113 @@
+// A container's bridge networks at start and stop.  Kept apart from
+// engine/networks.ts (the records, validated with zod in the extra bundle):
+// stopping, cleaning up and removing containers of every kind come through
+// releaseContainerNetwork, which must stay light.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { attachBridge, detachBridge, rootlessNetnsPath, type BridgePaths } from '../network/bridge';
+import { startPortForwarding, stopPortForwarding } from '../network/bridge-ports';
+import { claimHostPorts, PortSpecError } from '../network/ports';
+import { resolvConf } from '../network/resolv';
+import { needsNetns, NetworkSetupError, PASTA_DNS, teardownNetwork, type NetworkAttachment } from '../network/setup';
+import type { ContainerRecord, NetworkAddress } from '../state/containers';
+import type { EngineContext } from './context';
+import { EngineError } from './errors';
+
+export function bridgePaths(ctx: EngineContext): BridgePaths {
+  return { graphRoot: ctx.paths.graphRoot, runRoot: ctx.paths.runRoot };
+}
+
+/** Whether a container recorded in the address allocations still runs. */
+export function containerLive(ctx: EngineContext, id: string): boolean {
+  const r = ctx.containers.get(id);
+  return !!r && (r.state.status === 'running' || r.state.status === 'stopping');
+}
+
+/**
+ * The name of the network a --network value means (name, ID or unique ID
+ * prefix), read without validating the records (that is start's job, in the
+ * extra bundle): create stays light.  undefined: no such network.
+ */
+export function resolveNetworkName(ctx: EngineContext, ref: string): string | undefined {
+  if (ref === 'podman') return ref;
+  const dir = join(ctx.paths.graphRoot, 'networks');
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref)) return undefined;
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+  } catch {
+    return undefined;
+  }
+  if (files.includes(`${ref}.json`)) return ref;
+  if (!/^[0-9a-f]{3,64}$/.test(ref)) return undefined;
+  const hits: string[] = [];
+  for (const f of files) {
+    try {
+      const rec = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id?: unknown; name?: unknown };
+      if (typeof rec.id === 'string' && rec.id.startsWith(ref) && typeof rec.name === 'string') hits.push(rec.name);
+    } catch {
+      /* an invalid record is reported when used */
+    }
+  }
+  return hits.length === 1 ? hits[0] : undefined;
+}
+
+function hostResolv(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Attaches a starting container to its bridge networks (see
+ * network/bridge.ts).  On failure the caller's cleanup (prepare's) releases
+ * whatever was made.
+ */
+export async function attachContainerNetworks(ctx: EngineContext, rec: ContainerRecord): Promise<NetworkAttachment & { addresses: NetworkAddress[] }> {
+  const runDir = ctx.runDir(rec.id);
+  const { requireNetwork, attachOptions } = await import('./networks');
+  const joins = (rec.config.networks ?? []).map((a) => ({ net: requireNetwork(ctx, a.name), aliases: a.aliases ?? [], ip: a.ip }));
+  let addresses: NetworkAddress[];
+  try {
+    addresses = await attachBridge(
+      bridgePaths(ctx),
+      { id: rec.id, name: rec.name, hostname: rec.config.hostname, addHosts: rec.config.addHosts, runDir, netnsFile: join(runDir, 'netns') },
+      joins,
+      attachOptions(ctx, 'start'),
+    );
+  } catch (err) {
+    if (err instanceof NetworkSetupError) throw new EngineError(err.message);
+    throw err;
+  }
+  let ports = rec.config.ports ?? [];
+  if (ports.length) {
+    try {
+      ports = await claimHostPorts(ports);
+      if (!addresses.length) throw new EngineError('cannot publish ports: the container is on no network');
+      await startPortForwarding(runDir, rootlessNetnsPath(bridgePaths(ctx)), ports, addresses[0].ip);
+    } catch (err) {
+      if (err instanceof PortSpecError) throw new EngineError(err.message);
+      throw err;
+    }
+  }
+  const c = rec.config;
+  const resolv = resolvConf({ host: hostResolv(), networkNameservers: [PASTA_DNS], dns: c.dns, dnsSearch: c.dnsSearch, dnsOption: c.dnsOption });
+  return { netnsPath: join(runDir, 'netns'), ports, resolv, addresses };
+}
+
+/**
+ * Undoes a container's network on every exit path (prepare's cleanup,
+ * `container cleanup`, rm): its bridge addresses are released (and the
+ * rootless netns with the last one), then its own netns and helpers go.
+ * Idempotent.  May run while the container store's lock is held.
+ */
+export function releaseContainerNetwork(ctx: EngineContext, rec: Pick<ContainerRecord, 'id' | 'config'>): void {
+  const runDir = ctx.runDir(rec.id);
+  if (rec.config.network === 'bridge') {
+    stopPortForwarding(runDir);
+    detachBridge(bridgePaths(ctx), rec.id);
+  }
+  if (needsNetns(rec.config.network)) teardownNetwork(runDir);
+}

@@ -1,0 +1,279 @@
+// User-defined networks as the engine offers them: create, list, inspect,
+// remove, prune, connect and disconnect (Podman's `network` commands).
+// The records are state/networks.ts's; the namespaces and addresses
+// network/bridge.ts's.
+import { join } from 'node:path';
+import { attachBridge, detachBridge, type AttachOptions } from '../network/bridge';
+import { chooseSubnet, freeBridgeName, IpamError, parseCidr, readHostRoutes } from '../network/ipam';
+import { NetworkSetupError } from '../network/setup';
+import type { ContainerRecord } from '../state/containers';
+import { DEFAULT_NETWORK, NETWORK_NAME, NetworkExistsError, NetworkRecordError, NetworkStore, type NetworkRecord } from '../state/networks';
+import { randomHex } from '../state/random';
+import type { EngineContext } from './context';
+import { EngineError, InUseError, NotFoundError } from './errors';
+import { isActive } from './liveness';
+import { bridgePaths, containerLive } from './network-attach';
+
+const stores = new WeakMap<EngineContext, NetworkStore>();
+
+export function networkStore(ctx: EngineContext): NetworkStore {
+  let s = stores.get(ctx);
+  if (!s) stores.set(ctx, (s = new NetworkStore(ctx.paths.graphRoot)));
+  return s;
+}
+
+function listNetworks(ctx: EngineContext): NetworkRecord[] {
+  return networkStore(ctx).list((err) => ctx.warn(err.message));
+}
+
+export function attachOptions(ctx: EngineContext, mode: 'start' | 'connect'): AttachOptions {
+  return {
+    mode,
+    allNetworks: () => listNetworks(ctx),
+    isLive: (id) => containerLive(ctx, id),
+    pastaOptions: async () => {
+      const { networkConf } = await import('../config/containers-conf');
+      return (await networkConf(ctx.warn)).pasta_options ?? [];
+    },
+  };
+}
+
+export function notFound(ref: string): NotFoundError {
+  return new NotFoundError(`unable to find network with name or ID ${ref}: network not found`, 1);
+}
+
+/** A network by name, full ID or unique ID prefix. */
+export function requireNetwork(ctx: EngineContext, ref: string): NetworkRecord {
+  let byName: NetworkRecord | undefined;
+  try {
+    byName = networkStore(ctx).get(ref);
+  } catch (err) {
+    if (err instanceof NetworkRecordError) throw new EngineError(err.message);
+    throw err;
+  }
+  if (byName) return byName;
+  if (/^[0-9a-f]{1,64}$/.test(ref)) {
+    const matches = listNetworks(ctx).filter((n) => n.id.startsWith(ref));
+    if (matches.length > 1) throw new EngineError(`more than one network matches "${ref}": use a longer ID`);
+    if (matches.length) return matches[0];
+  }
+  throw notFound(ref);
+}
+
+/** Containers (of any state) configured to join the network. */
+export function networkUsers(name: string, all: ContainerRecord[]): ContainerRecord[] {
+  return all.filter((c) => c.config.network === 'bridge' && (c.config.networks ?? []).some((n) => n.name === name));
+}
+
+export interface CreateNetworkOptions {
+  name?: string;
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+  disableDns?: boolean;
+  ignoreExisting?: boolean;
+}
+
+export function createNetwork(ctx: EngineContext, opts: CreateNetworkOptions): NetworkRecord {
+  const driver = opts.driver ?? 'bridge';
+  if (driver !== 'bridge') throw new EngineError(`unsupported driver ${driver}: only bridge networks are available rootless here: invalid argument`);
+  for (const k of Object.keys(opts.options ?? {})) throw new EngineError(`unsupported bridge network option ${k}: invalid argument`);
+  const store = networkStore(ctx);
+  ctx.ensureDirs();
+  return store.locked(() => {
+    const all = listNetworks(ctx);
+    let name = opts.name;
+    if (name === undefined) {
+      for (let i = 0; ; i++) if (!all.some((n) => n.name === `selkie${i}`)) { name = `selkie${i}`; break; }
+    }
+    if (!NETWORK_NAME.test(name) || name.length > 253) throw new EngineError(`network name ${name} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument`);
+    const existing = all.find((n) => n.name === name);
+    if (existing) {
+      if (opts.ignoreExisting) return existing;
+      throw new EngineError(`network name ${name} already used: network already exists`);
+    }
+    let sub;
+    try {
+      sub = chooseSubnet([...all.map((n) => parseCidr(n.subnets[0].subnet)), ...readHostRoutes()], opts.subnet, opts.gateway);
+    } catch (err) {
+      if (err instanceof IpamError) throw new EngineError(err.message);
+      throw err;
+    }
+    const rec: NetworkRecord = {
+      name,
+      id: randomHex(32),
+      driver: 'bridge',
+      network_interface: freeBridgeName(all.map((n) => n.network_interface)),
+      created: new Date().toISOString(),
+      subnets: [sub],
+      ipv6_enabled: false,
+      internal: !!opts.internal,
+      dns_enabled: !opts.disableDns,
+      labels: opts.labels ?? {},
+      options: {},
+      ipam_options: { driver: 'host-local' },
+    };
+    try {
+      store.create(rec);
+    } catch (err) {
+      if (err instanceof NetworkExistsError) throw new EngineError(`network name ${name} already used: network already exists`);
+      throw err;
+    }
+    return rec;
+  });
+}
+
+/** Podman's Go field names, for --format templates of ls and inspect. */
+export function networkView(n: NetworkRecord, truncate = false) {
+  return {
+    Name: n.name,
+    ID: truncate ? n.id.slice(0, 12) : n.id,
+    Driver: n.driver,
+    NetworkInterface: n.network_interface,
+    Created: n.created,
+    Subnets: n.subnets.map((s) => ({ Subnet: s.subnet, Gateway: s.gateway })),
+    IPv6Enabled: n.ipv6_enabled,
+    Internal: n.internal,
+    DNSEnabled: n.dns_enabled,
+    Labels: n.labels ?? {},
+    Options: n.options ?? {},
+    IPAMOptions: n.ipam_options ?? {},
+  };
+}
+
+/** Podman's network filters: name= (regexp), id= (prefix), label=KEY[=VALUE], driver=, dangling=. */
+export function networkFilter(filters: string[], inUse: (name: string) => boolean = () => false): (n: NetworkRecord) => boolean {
+  const tests = filters.map((f) => {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new EngineError(`invalid filter "${f}": use KEY=VALUE`);
+    const key = f.slice(0, eq);
+    const value = f.slice(eq + 1);
+    switch (key) {
+      case 'name': {
+        let re: RegExp;
+        try {
+          re = new RegExp(value);
+        } catch {
+          re = new RegExp(value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+        }
+        return (n: NetworkRecord) => re.test(n.name);
+      }
+      case 'id':
+        return (n: NetworkRecord) => n.id.startsWith(value);
+      case 'label': {
+        const leq = value.indexOf('=');
+        return leq < 0 ? (n: NetworkRecord) => value in (n.labels ?? {}) : (n: NetworkRecord) => (n.labels ?? {})[value.slice(0, leq)] === value.slice(leq + 1);
+      }
+      case 'driver':
+        return (n: NetworkRecord) => n.driver === value;
+      case 'dangling':
+        return (n: NetworkRecord) => !inUse(n.name) === (value === 'true');
+      default:
+        throw new EngineError(`invalid filter "${key}": supported are name, id, label, driver, dangling`);
+    }
+  });
+  return (n) => tests.every((t) => t(n));
+}
+
+export function listFiltered(ctx: EngineContext, filters: string[]): NetworkRecord[] {
+  const all = ctx.containers.list();
+  const keep = networkFilter(filters, (name) => networkUsers(name, all).length > 0);
+  return listNetworks(ctx).filter(keep);
+}
+
+/** Removes a network; in use: refused (exit 2) unless force, which removes the containers first. */
+export async function removeNetwork(ctx: EngineContext, ref: string, force: boolean): Promise<string> {
+  const net = requireNetwork(ctx, ref);
+  if (net.name === DEFAULT_NETWORK) throw new EngineError(`default network ${DEFAULT_NETWORK} cannot be removed`);
+  const users = networkUsers(net.name, ctx.containers.list());
+  const inUse = () => new InUseError(`"${net.name}" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used`);
+  if (users.length && !force) throw inUse();
+  if (users.length) {
+    const { removeContainer } = await import('./remove');
+    for (const c of users) await removeContainer(ctx, c.id, true);
+  }
+  networkStore(ctx).locked(() => {
+    if (networkUsers(net.name, ctx.containers.list()).length) throw inUse();
+    networkStore(ctx).remove(net.name);
+  });
+  return net.name;
+}
+
+/** Removes every stored network no container is configured to join; returns their names. */
+export function pruneNetworks(ctx: EngineContext, filters: string[]): string[] {
+  const keep = networkFilter(filters);
+  const removed: string[] = [];
+  networkStore(ctx).locked(() => {
+    const all = ctx.containers.list();
+    for (const n of networkStore(ctx).stored((err) => ctx.warn(err.message))) {
+      if (!keep(n) || networkUsers(n.name, all).length) continue;
+      networkStore(ctx).remove(n.name);
+      removed.push(n.name);
+    }
+  });
+  return removed;
+}
+
+function requireContainer(ctx: EngineContext, ref: string): ContainerRecord {
+  const c = ctx.containers.lookup(ref);
+  if (!c) throw new NotFoundError(`no container with name or ID "${ref}" found: no such container`);
+  return c;
+}
+
+function running(c: ContainerRecord): boolean {
+  return (c.state.status === 'running' || c.state.status === 'stopping') && !!c.state.networks && isActive(c);
+}
+
+/**
+ * Joins a container to a network: its config changes (what the next start
+ * gets), and a running container gets the interface now.
+ */
+export async function connectNetwork(ctx: EngineContext, netRef: string, ctrRef: string, opts: { aliases?: string[]; ip?: string } = {}): Promise<void> {
+  const net = requireNetwork(ctx, netRef);
+  const ctr = requireContainer(ctx, ctrRef);
+  if (ctr.config.network !== 'bridge') throw new EngineError(`"${ctr.config.network}" is not supported: invalid network mode: only containers on bridge networks can be connected`);
+  if ((ctr.config.networks ?? []).some((n) => n.name === net.name)) throw new EngineError(`container ${ctr.id} is already connected to network "${net.name}": network is already connected`);
+  const attach = { name: net.name, ...(opts.aliases?.length ? { aliases: opts.aliases } : {}), ...(opts.ip ? { ip: opts.ip } : {}) };
+  ctx.containers.update(ctr.id, (r) => {
+    r.config.networks = [...(r.config.networks ?? []).filter((n) => n.name !== net.name), attach];
+  });
+  if (!running(ctr)) return;
+  const runDir = ctx.runDir(ctr.id);
+  try {
+    const addresses = await attachBridge(
+      bridgePaths(ctx),
+      { id: ctr.id, name: ctr.name, hostname: ctr.config.hostname, addHosts: ctr.config.addHosts, runDir, netnsFile: join(runDir, 'netns') },
+      [{ net, aliases: opts.aliases ?? [], ip: opts.ip }],
+      attachOptions(ctx, 'connect'),
+    );
+    ctx.containers.update(ctr.id, (r) => {
+      r.state.networks = addresses;
+    });
+  } catch (err) {
+    ctx.containers.update(ctr.id, (r) => {
+      r.config.networks = (r.config.networks ?? []).filter((n) => n.name !== net.name);
+    });
+    if (err instanceof NetworkSetupError) throw new EngineError(err.message);
+    throw err;
+  }
+}
+
+/** Leaves a network: the config changes, and a running container loses the interface now. */
+export function disconnectNetwork(ctx: EngineContext, netRef: string, ctrRef: string): void {
+  const net = requireNetwork(ctx, netRef);
+  const ctr = requireContainer(ctx, ctrRef);
+  if (ctr.config.network !== 'bridge' || !(ctr.config.networks ?? []).some((n) => n.name === net.name)) {
+    throw new EngineError(`container ${ctr.id} is not connected to network ${net.name}: network is not connected`);
+  }
+  ctx.containers.update(ctr.id, (r) => {
+    r.config.networks = (r.config.networks ?? []).filter((n) => n.name !== net.name);
+  });
+  if (!running(ctr)) return;
+  const kept = detachBridge(bridgePaths(ctx), ctr.id, [net.name], true);
+  ctx.containers.update(ctr.id, (r) => {
+    r.state.networks = kept;
+  });
+}

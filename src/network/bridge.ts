@@ -1,0 +1,402 @@
+// User-defined networks on the host, rootless: one network namespace per
+// store (the "rootless netns", owned by the session namespace S and held by
+// a bind mount at <runRoot>/rootless-netns-<key>/netns) holds a bridge per
+// network, pasta for traffic to the outside, and an nftables table
+// (network/nft.ts).  Each container keeps its own netns (made by selkie, as
+// for pasta) with one veth per network whose other end is a port of the
+// network's bridge.  Addresses are handed out under the networks lock and
+// recorded in ipam.json beside the netns (volatile, like the containers'
+// run directories); the hosts files of the containers sharing a network are
+// rewritten from it whenever one joins or leaves.  The rootless netns is
+// made by the first container that needs it and removed with its pasta when
+// the last one leaves.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../state/atomic';
+import type { NetworkAddress } from '../state/containers';
+import { withLock, withLockAsync } from '../state/lock';
+import type { NetworkRecord } from '../state/networks';
+import { randomHex } from '../state/random';
+import { hostsText, type HostsPeer } from './hosts';
+import { allocateIp, IpamError, randomMac } from './ipam';
+import { nftRuleset } from './nft';
+import { NETNS_SYSCTLS, NetworkSetupError, pastaArgs, quietStderr, unmountNetns } from './setup';
+import { stopHelper } from './helper-pid';
+
+export interface BridgePaths {
+  graphRoot: string;
+  runRoot: string;
+}
+
+/** A short stable key of the store: each store has its own networks, so its own rootless netns. */
+export function storeKey(graphRoot: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of Buffer.from(graphRoot)) {
+    h ^= ch;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+export function rootlessDir(paths: BridgePaths): string {
+  return join(paths.runRoot, `rootless-netns-${storeKey(paths.graphRoot)}`);
+}
+
+export function rootlessNetnsPath(paths: BridgePaths): string {
+  return join(rootlessDir(paths), 'netns');
+}
+
+function lockPath(paths: BridgePaths): string {
+  return join(paths.graphRoot, 'networks.lock');
+}
+
+/** One network of a running container, as ipam.json keeps it. */
+export interface IpamNetwork extends NetworkAddress {
+  aliases: string[];
+  /** the end in the rootless netns (a port of the bridge) */
+  veth: string;
+  bridge: string;
+  /** its name is resolvable by the others on this network */
+  dns: boolean;
+}
+
+export interface IpamEntry {
+  name: string;
+  hostname: string;
+  runDir: string;
+  addHosts?: string[];
+  networks: IpamNetwork[];
+}
+
+export interface IpamFile {
+  containers: Record<string, IpamEntry>;
+}
+
+function readIpam(dir: string): IpamFile {
+  try {
+    const v = JSON.parse(readFileSync(join(dir, 'ipam.json'), 'utf8')) as IpamFile;
+    if (v && typeof v.containers === 'object') return v;
+  } catch {
+    /* none yet */
+  }
+  return { containers: {} };
+}
+
+function writeIpam(dir: string, ipam: IpamFile): void {
+  writeFileAtomic(join(dir, 'ipam.json'), JSON.stringify(ipam), 0o600, false);
+}
+
+/** Each running container's /etc/hosts, for every container on the networks named (all when undefined). */
+export function hostsFiles(ipam: IpamFile, networks?: Set<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  const entries = Object.entries(ipam.containers);
+  for (const [id, e] of entries) {
+    if (!e.networks.length) continue;
+    if (networks && !e.networks.some((n) => networks.has(n.name))) continue;
+    const peers: HostsPeer[] = [];
+    for (const n of e.networks) {
+      if (!n.dns) continue;
+      for (const [oid, o] of entries) {
+        if (oid === id) continue;
+        const on = o.networks.find((x) => x.name === n.name);
+        if (on) peers.push({ ip: on.ip, names: [o.name, ...on.aliases, oid.slice(0, 12)] });
+      }
+    }
+    out.set(e.runDir, hostsText({ hostname: e.hostname, name: e.name, addHosts: e.addHosts, selfIp: e.networks[0].ip, peers }));
+  }
+  return out;
+}
+
+/** Rewritten in place (truncate + write): crun bound the file itself into the container. */
+function rewriteHosts(ipam: IpamFile, networks: Set<string>): void {
+  for (const [runDir, text] of hostsFiles(ipam, networks)) {
+    try {
+      writeFileSync(join(runDir, 'hosts'), text);
+    } catch {
+      /* the container is going away */
+    }
+  }
+}
+
+function isMountPoint(path: string): boolean {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === path);
+  } catch {
+    return false;
+  }
+}
+
+function pastaAlive(dir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dir, 'pasta.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return false;
+  }
+}
+
+/** ip and nft live in /usr/sbin, often not on an unprivileged user's PATH. */
+function toolEnv(): NodeJS.ProcessEnv {
+  const path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
+  return { ...process.env, PATH: `${path}:/usr/sbin:/sbin` };
+}
+
+function run(cmd: string, args: string[], input: string, what: string): void {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8', timeout: 30_000, env: toolEnv() });
+  if (r.error || r.status !== 0) {
+    throw new NetworkSetupError(`${what}: ${r.error?.message ?? (quietStderr(r.stderr ?? '') || `exit status ${r.status}`)}`);
+  }
+}
+
+/** Highest GID mapped in our user namespace: ping_group_range may name only mapped IDs. */
+function maxMappedGid(): number {
+  try {
+    let max = 0;
+    for (const l of readFileSync('/proc/self/gid_map', 'utf8').trim().split('\n')) {
+      const [inside, , count] = l.trim().split(/\s+/).map(Number);
+      if (Number.isFinite(inside + count)) max = Math.max(max, inside + count - 1);
+    }
+    return max;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Makes the rootless netns (and its pasta) unless they are there: after a
+ * crash, a mount without a live pasta gets a new pasta, and a missing mount
+ * a new namespace.  Returns true when the namespace is new.
+ */
+function ensureRootless(paths: BridgePaths, pastaOptions: string[]): boolean {
+  const dir = rootlessDir(paths);
+  const ns = join(dir, 'netns');
+  const mounted = isMountPoint(ns);
+  if (mounted && pastaAlive(dir)) return false;
+  let fresh = false;
+  if (!mounted) {
+    stopHelper(dir, 'pasta');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    closeSync(openSync(ns, 'w', 0o600));
+    try {
+      run('unshare', [`--net=${ns}`, '/bin/sh', '-euc', 'echo 1 > /proc/sys/net/ipv4/ip_forward; ip link set lo up'], '', 'cannot create the rootless network namespace');
+    } catch (err) {
+      unmountNetns(ns);
+      throw err;
+    }
+    fresh = true;
+  }
+  const r = spawnSync('pasta', pastaArgs(ns, join(dir, 'pasta.pid'), [], pastaOptions), { encoding: 'utf8', timeout: 30_000 });
+  if (r.error || r.status !== 0) {
+    if (fresh) teardownRootless(paths);
+    throw new NetworkSetupError(`pasta failed for the rootless network namespace: ${r.error?.message ?? (quietStderr(r.stderr) || `exit status ${r.status}`)}`);
+  }
+  return fresh;
+}
+
+function teardownRootless(paths: BridgePaths): void {
+  const dir = rootlessDir(paths);
+  stopHelper(dir, 'pasta');
+  unmountNetns(join(dir, 'netns'));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export interface BridgeContainer {
+  id: string;
+  name: string;
+  hostname: string;
+  addHosts?: string[];
+  runDir: string;
+  /** the container's own netns file (RUNDIR/netns) */
+  netnsFile: string;
+}
+
+export interface BridgeJoin {
+  net: NetworkRecord;
+  aliases: string[];
+  ip?: string;
+}
+
+export interface AttachOptions {
+  /** 'start': the container's netns is made here; 'connect': it exists (the container runs) */
+  mode: 'start' | 'connect';
+  /** every network record (the nft table covers them all) */
+  allNetworks: () => NetworkRecord[];
+  /** whether a container ID recorded in ipam.json still runs (stale entries are dropped) */
+  isLive: (id: string) => boolean;
+  pastaOptions: () => Promise<string[]>;
+}
+
+/** The shell script that makes the veths (run in the container's netns), and the part run in the rootless netns. */
+export function attachScript(opts: {
+  mode: 'start' | 'connect';
+  rootless: string;
+  adds: IpamNetwork[];
+  defaultRoute?: string;
+  nft?: string;
+  maxGid: number;
+}): string {
+  const lines: string[] = [];
+  if (opts.mode === 'start') {
+    lines.push(NETNS_SYSCTLS, `echo '0 ${opts.maxGid}' > /proc/sys/net/ipv4/ping_group_range || true`, 'ip link set lo up');
+  }
+  for (const a of opts.adds) {
+    lines.push(`ip link add ${a.iface} address ${a.mac} type veth peer name ${a.veth} netns ${q(opts.rootless)}`);
+    lines.push(`ip addr add ${a.ip}/${a.prefixLen} dev ${a.iface}`, `ip link set ${a.iface} up`);
+  }
+  if (opts.defaultRoute) lines.push(`ip route add default via ${opts.defaultRoute}`);
+  const inner: string[] = [];
+  for (const a of opts.adds) {
+    inner.push(
+      `ip link show ${a.bridge} >/dev/null 2>&1 || { ip link add ${a.bridge} type bridge && ip addr add ${a.gateway}/${a.prefixLen} dev ${a.bridge} && ip link set ${a.bridge} up; }`,
+      `ip link set ${a.veth} master ${a.bridge} up`,
+    );
+  }
+  if (opts.nft) inner.push(`nft -f - <<'SELKIE_NFT'`, opts.nft.trimEnd(), 'SELKIE_NFT');
+  if (inner.length) lines.push(`nsenter --net=${q(opts.rootless)} /bin/sh -eu <<'SELKIE_ROOTLESS'`, ...inner, 'SELKIE_ROOTLESS');
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Joins a container to networks: addresses allocated, veths made, the
+ * bridges (and the rootless netns) made when missing, the nft table brought
+ * up to date, and the hosts files of everyone on those networks rewritten.
+ * mode start also makes the container's netns at netnsFile (lo only when
+ * there is no network).  All or nothing: on failure nothing is recorded.
+ */
+export async function attachBridge(paths: BridgePaths, ctr: BridgeContainer, joins: BridgeJoin[], opts: AttachOptions): Promise<NetworkAddress[]> {
+  const dir = rootlessDir(paths);
+  const rootless = join(dir, 'netns');
+  const pastaOptions = joins.length ? await opts.pastaOptions() : [];
+  return withLockAsync(lockPath(paths), async () => {
+    if (opts.mode === 'start') closeSync(openSync(ctr.netnsFile, 'w', 0o600));
+    if (!joins.length) {
+      if (opts.mode === 'start') run('unshare', [`--net=${ctr.netnsFile}`, '/bin/sh', '-euc', `${NETNS_SYSCTLS}; ip link set lo up`], '', 'cannot create a network namespace');
+      return [];
+    }
+    const ipam = readIpam(dir);
+    for (const id of Object.keys(ipam.containers)) {
+      if (id !== ctr.id && !opts.isLive(id)) delete ipam.containers[id];
+    }
+    const fresh = ensureRootless(paths, pastaOptions);
+    const entry: IpamEntry = ipam.containers[ctr.id] ?? { name: ctr.name, hostname: ctr.hostname, runDir: ctr.runDir, addHosts: ctr.addHosts, networks: [] };
+    if (opts.mode === 'start') entry.networks = [];
+    const adds: IpamNetwork[] = [];
+    try {
+      for (const j of joins) {
+        if (entry.networks.some((n) => n.name === j.net.name)) throw new NetworkSetupError(`container ${ctr.name} is already connected to network ${j.net.name}`);
+        const { subnet, gateway } = j.net.subnets[0];
+        const used = Object.values(ipam.containers).flatMap((e) => e.networks.filter((n) => n.name === j.net.name).map((n) => n.ip));
+        let ip: string;
+        try {
+          ip = allocateIp(subnet, gateway, used, j.ip);
+        } catch (err) {
+          if (err instanceof IpamError) throw new NetworkSetupError(`network ${j.net.name}: ${err.message}`);
+          throw err;
+        }
+        const taken = new Set([...entry.networks, ...adds].map((n) => n.iface));
+        let i = 0;
+        while (taken.has(`eth${i}`)) i++;
+        const a: IpamNetwork = {
+          name: j.net.name,
+          id: j.net.id,
+          iface: `eth${i}`,
+          ip,
+          prefixLen: Number(subnet.split('/')[1]),
+          gateway,
+          mac: randomMac(),
+          aliases: j.aliases,
+          veth: `veth${randomHex(4)}`,
+          bridge: j.net.network_interface,
+          dns: j.net.dns_enabled,
+        };
+        adds.push(a);
+        // an address is taken within this call too
+        used.push(ip);
+      }
+      const rules = nftRuleset(opts.allNetworks().map((n) => ({ bridge: n.network_interface, subnet: n.subnets[0].subnet, internal: n.internal })));
+      let applied = '';
+      try {
+        applied = readFileSync(join(dir, 'nft.rules'), 'utf8');
+      } catch {
+        /* none yet */
+      }
+      const needsRoute = opts.mode === 'start' || entry.networks.length === 0;
+      const script = attachScript({
+        mode: opts.mode,
+        rootless,
+        adds,
+        defaultRoute: needsRoute ? adds[0].gateway : undefined,
+        nft: fresh || applied !== rules ? rules : undefined,
+        maxGid: maxMappedGid(),
+      });
+      const cmd = opts.mode === 'start' ? 'unshare' : 'nsenter';
+      run(cmd, [`--net=${ctr.netnsFile}`, '/bin/sh', '-eu'], script, `cannot attach ${ctr.name} to network ${joins.map((j) => j.net.name).join(', ')}`);
+      if (applied !== rules) writeFileAtomic(join(dir, 'nft.rules'), rules, 0o600, false);
+    } catch (err) {
+      if (opts.mode === 'connect') deleteVeths(rootless, adds);
+      if (!Object.keys(ipam.containers).some((id) => id !== ctr.id && ipam.containers[id].networks.length)) {
+        if (opts.mode === 'start' || !entry.networks.length) teardownRootless(paths);
+      }
+      throw err;
+    }
+    entry.networks.push(...adds);
+    ipam.containers[ctr.id] = entry;
+    writeIpam(dir, ipam);
+    rewriteHosts(ipam, new Set(entry.networks.map((n) => n.name)));
+    return entry.networks.map(({ name, id, iface, ip, prefixLen, gateway, mac }) => ({ name, id, iface, ip, prefixLen, gateway, mac }));
+  });
+}
+
+function deleteVeths(rootless: string, list: { veth: string }[]): void {
+  if (!list.length || !existsSync(rootless)) return;
+  const script = list.map((n) => `ip link del ${n.veth} 2>/dev/null || true`).join('\n');
+  spawnSync('nsenter', [`--net=${rootless}`, '/bin/sh'], { input: script, encoding: 'utf8', timeout: 30_000, env: toolEnv() });
+}
+
+/**
+ * A container leaves networks (all of them when `networks` is undefined:
+ * it stopped).  live: it keeps running, so its veths are deleted now (a
+ * stopped container's go with its netns).  The hosts files of those left
+ * behind are rewritten; the last container out removes the rootless netns.
+ * Returns the addresses it keeps.  Idempotent.
+ */
+export function detachBridge(paths: BridgePaths, id: string, networks?: string[], live = false): NetworkAddress[] {
+  const dir = rootlessDir(paths);
+  if (!existsSync(dir)) return [];
+  return withLock(lockPath(paths), () => {
+    const ipam = readIpam(dir);
+    const entry = ipam.containers[id];
+    let kept: IpamNetwork[] = [];
+    if (entry) {
+      const leaving = entry.networks.filter((n) => !networks || networks.includes(n.name));
+      kept = entry.networks.filter((n) => !leaving.includes(n));
+      if (live) deleteVeths(join(dir, 'netns'), leaving);
+      if (kept.length) entry.networks = kept;
+      else delete ipam.containers[id];
+      // its own file too, when it keeps running: it loses the peers of the networks it left
+      const affected = new Set([...leaving, ...kept].map((n) => n.name));
+      if (live && !kept.length) {
+        try {
+          writeFileSync(join(entry.runDir, 'hosts'), hostsText({ hostname: entry.hostname, name: entry.name, addHosts: entry.addHosts }));
+        } catch {
+          /* going away */
+        }
+      }
+      writeIpam(dir, ipam);
+      rewriteHosts(ipam, affected);
+    }
+    if (!Object.values(ipam.containers).some((e) => e.networks.length)) teardownRootless(paths);
+    return kept.map(({ name, id: nid, iface, ip, prefixLen, gateway, mac }) => ({ name, id: nid, iface, ip, prefixLen, gateway, mac }));
+  });
+}
+
+/** Whether the store's rootless netns exists (for tests and `info`). */
+export function rootlessActive(paths: BridgePaths): boolean {
+  return isMountPoint(rootlessNetnsPath(paths));
+}
