@@ -2,12 +2,8 @@
 // (network/forwarder.ts, selkie-helper forward) listens on the host's ports
 // and connects from the rootless netns to the container's address on its
 // first network, as Podman's rootlessport does.
-import { startForwarder, stopForwarder, type ForwardRule } from './forwarder';
+import { forwardRules, startForwarder, stopForwarder } from './forwarder';
 import type { PortMapping } from './ports';
-
-export function forwardRules(ports: PortMapping[], targetIp: string): ForwardRule[] {
-  return ports.map((p) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, targetIp, targetPort: p.containerPort }));
-}
 
 export async function startPortForwarding(runDir: string, rootlessNetns: string, ports: PortMapping[], targetIp: string): Promise<void> {
   if (!ports.length) return;

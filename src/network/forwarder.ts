@@ -1,8 +1,8 @@
-// The user-space port forwarder of published ports on user-defined
-// networks (Podman's rootlessport): `selkie-helper forward` binds the host
-// ports here, in the caller's network namespace, and makes the connections
-// to the containers' addresses from the rootless netns that holds the
-// bridges.  It runs detached, recorded in RUNDIR/forwarder.pid, until
+// The user-space port forwarder of published ports (Podman's rootlessport)
+// for user-defined networks and slirp4netns: `selkie-helper forward` binds
+// the host ports here, in the caller's network namespace, and makes the
+// connections to the containers' addresses from another netns (the
+// rootless netns that holds the bridges, or the container's own).  It runs detached, recorded in RUNDIR/forwarder.pid, until
 // stopForwarder.  It must be started by a process that may setns() into
 // that netns (root of the user namespace owning it: S, for selkie).
 import { spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { helperPath } from '../native/index';
 import { helperPidFile, stopHelper } from './helper-pid';
+import type { PortMapping } from './ports';
 
 export interface ForwardRule {
   protocol: 'tcp' | 'udp';
@@ -18,6 +19,11 @@ export interface ForwardRule {
   hostPort: number;
   targetIp: string;
   targetPort: number;
+}
+
+/** Rules for a container's published ports, all to one address of it. */
+export function forwardRules(ports: PortMapping[], targetIp: string): ForwardRule[] {
+  return ports.map((p) => ({ protocol: p.protocol, hostIp: p.hostIp, hostPort: p.hostPort, targetIp, targetPort: p.containerPort }));
 }
 
 const READY_FD = 3;

@@ -14,6 +14,7 @@ import { native } from '../native/index';
 import type { ContainerRecord } from '../state/containers';
 import type { NetworkKind } from './mode';
 import { stopHelper } from './helper-pid';
+import { forwardRules, startForwarder, stopForwarder } from './forwarder';
 import { claimHostPorts, PortSpecError, type PortMapping } from './ports';
 import { resolvConf } from './resolv';
 
@@ -160,6 +161,18 @@ function slirpRequest(socket: string, req: object): Promise<void> {
   });
 }
 
+/** The container's address on slirp4netns's network: .100 of its cidr (10.0.2.100 by default). */
+export function slirpGuestAddress(opts: string[]): string {
+  const cidr = slirpOption(opts, 'cidr') ?? '10.0.2.0/24';
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new NetworkSetupError(`slirp4netns: invalid cidr "${cidr}"`);
+  const bits = Number(m[5]);
+  const base = m.slice(1, 5).reduce((n, o) => n * 256 + Number(o), 0);
+  const net = bits === 0 ? 0 : Math.floor(base / 2 ** (32 - bits)) * 2 ** (32 - bits);
+  const ip = net + 100;
+  return [24, 16, 8, 0].map((shift) => Math.floor(ip / 2 ** shift) % 256).join('.');
+}
+
 async function startSlirp(runDir: string, netns: string, ports: PortMapping[], opts: string[]): Promise<void> {
   const api = slirpSocket(runDir);
   mkdirSync(dirname(api), { recursive: true, mode: 0o700 });
@@ -184,6 +197,18 @@ async function startSlirp(runDir: string, netns: string, ports: PortMapping[], o
   (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
   child.unref();
   if (!ready) throw new NetworkSetupError(`slirp4netns failed: ${stderr.trim() || 'it did not become ready'}`);
+  if (slirpOption(opts, 'port_handler') !== 'slirp4netns') {
+    // Podman's default, rootlessport: our forwarder, connecting from the
+    // container's netns to its slirp address.  Faster than slirp4netns's
+    // own forwarding, and UDP replies reach a client on the host's loopback.
+    if (!ports.length) return;
+    try {
+      await startForwarder(runDir, netns, forwardRules(ports, slirpGuestAddress(opts)));
+    } catch (err) {
+      throw new NetworkSetupError(`cannot publish ports: ${(err as Error).message}`);
+    }
+    return;
+  }
   for (const p of ports) {
     try {
       await slirpRequest(api, {
@@ -252,6 +277,7 @@ export async function attachNetwork(
 
 /** Undoes attachNetwork: stops pasta/slirp4netns, unmounts and removes the netns file.  Idempotent. */
 export function teardownNetwork(runDir: string): void {
+  stopForwarder(runDir);
   stopHelper(runDir, 'pasta');
   stopHelper(runDir, 'slirp4netns');
   unmountNetns(netnsFile(runDir));

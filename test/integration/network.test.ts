@@ -122,12 +122,18 @@ describe('slirp4netns', () => {
     expect(ok(['run', '--rm', '--network', 'slirp4netns', IMG, 'cat', '/etc/resolv.conf'])).toContain('nameserver 10.0.2.3');
     ok(['rm', '-f', 'sweb']);
 
-    // UDP: slirp4netns's own forwarding answers a loopback client from
-    // 10.0.2.2, so only with the host's loopback allowed.
+    // UDP through the forwarder (port_handler=rootlessport, the default),
+    // to another container port than the host's.
     const uport = await freePort();
-    ok(['run', '-d', '--name', 'sudp', '--network', 'slirp4netns:allow_host_loopback=true', '-p', `127.0.0.1:${uport}:7/udp`, NET_IMG, 'udpecho', '7']);
+    ok(['run', '-d', '--name', 'sudp', '--network', 'slirp4netns', '-p', `127.0.0.1:${uport}:7/udp`, NET_IMG, 'udpecho', '7']);
     expect(await udpRoundTrip(uport, 'slirp udp')).toBe('slirp udp');
     ok(['rm', '-f', 'sudp']);
+    // slirp4netns's own forwarding answers a loopback client from 10.0.2.2,
+    // so only with the host's loopback allowed.
+    const sport = await freePort();
+    ok(['run', '-d', '--name', 'sudp2', '--network', 'slirp4netns:port_handler=slirp4netns,allow_host_loopback=true', '-p', `127.0.0.1:${sport}:${sport}/tcp`, IMG, 'sh', '-c', `httpd -f -p ${sport} -h /etc`]);
+    expect(await fetchText(`http://127.0.0.1:${sport}/hostname`)).toMatch(/^[0-9a-f]{12}\n$/);
+    ok(['rm', '-f', 'sudp2']);
 
     const server: Server = createServer((c) => c.end('host-loopback-server\n'));
     await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));

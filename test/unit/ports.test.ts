@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { duplicateHostPort, formatPortLines, formatPsPorts, mergeMappings, parsePublish, portBindings, publishAll } from '../../src/network/ports';
 import { parseResolv, resolvConf } from '../../src/network/resolv';
 import { configuredNetworkCmd, parseNetworkMode } from '../../src/network/mode';
-import { pastaArgs, pastaPortArgs, slirpArgs } from '../../src/network/setup';
+import { pastaArgs, pastaPortArgs, slirpArgs, slirpGuestAddress } from '../../src/network/setup';
 
 describe('parsePublish', () => {
   it('container port only: random host port, tcp', () => {
@@ -119,5 +119,14 @@ describe('networkConfig', () => {
     expect(all.ports?.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`)).toEqual(['9000:80/tcp', '0:443/tcp', '0:53/udp']);
     expect(all.exposedPorts).toEqual(['80/tcp', '443/tcp', '53/udp']);
     expect(() => networkConfig({ expose: ['x'] }, undefined)).toThrow(/--expose/);
+  });
+});
+
+describe('slirp4netns port forwarding', () => {
+  it('forwards to the container address .100 of the cidr', () => {
+    expect(slirpGuestAddress([])).toBe('10.0.2.100');
+    expect(slirpGuestAddress(['cidr=10.0.3.0/24'])).toBe('10.0.3.100');
+    expect(slirpGuestAddress(['mtu=1500', 'cidr=192.168.8.17/16'])).toBe('192.168.0.100');
+    expect(() => slirpGuestAddress(['cidr=bogus'])).toThrow(/invalid cidr/);
   });
 });
