@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
-import { z } from 'zod';
+import { z } from '../zod';
 import { formatReference, parseReference, type ImageReference } from '../image/reference';
 
 export type ShortNameMode = 'enforcing' | 'permissive' | 'disabled';

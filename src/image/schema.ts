@@ -1,7 +1,7 @@
 // Schemas of the JSON documents that come from outside (registries, archives,
 // layouts). Unknown fields pass through untouched, so a document re-serialized
 // from the parsed value loses nothing; the fields we act on are checked strictly.
-import { z } from 'zod';
+import { z } from '../zod';
 import { MEDIA } from './types';
 
 /** Largest JSON document we read; manifests and configs are a few KiB in practice. */

@@ -2,7 +2,7 @@
 // validated with zod and converted to the OCI shape of seccomp.ts.
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { release } from 'node:os';
-import { z } from 'zod';
+import { z } from '../zod';
 import {
   ARCHITECTURES,
   normalizeCap,

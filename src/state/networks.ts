@@ -7,7 +7,7 @@
 // The default network `podman` is built in: listed, never stored, never removed.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from '../zod';
 import { writeFileAtomic } from './atomic';
 import { withLock } from './lock';
 
