@@ -136,7 +136,8 @@ if (process.env.SELKIE_WRITE_CODE_CACHE === '1') {
 // ours to write (a system install).
 globalThis.__selkieWarmCache = () => {
   // Already started from this kind's caches: nothing to write (no syscalls on `run`).
-  if (!KIND || scripts.every((x) => x.warm)) return;
+  // Not under flags such as --cpu-prof: V8 rejects a cache made under other flags.
+  if (!KIND || process.execArgv.length > 0 || scripts.every((x) => x.warm)) return;
   try {
     fs.accessSync(__dirname, fs.constants.W_OK);
     for (const { script, kindCache, warm } of scripts) {

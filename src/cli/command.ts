@@ -30,6 +30,20 @@ export async function engine(g: Globals) {
   return new EngineContext({ graphRoot: g.root, runRoot: g.runroot });
 }
 
+/** Runs fn for every name (rm of volumes, networks, ...); the first failure's exit code is the command's (Podman: 1 missing, 2 in use). */
+export async function eachName(names: string[], fn: (name: string) => Promise<void> | void): Promise<void> {
+  let failure: { code: number; message: string } | undefined;
+  for (const n of names) {
+    try {
+      await fn(n);
+    } catch (err) {
+      if (failure) process.stderr.write(`Error: ${failure.message}\n`);
+      failure = { code: (err as { exitCode?: number }).exitCode ?? 125, message: (err as Error).message };
+    }
+  }
+  if (failure) throw new ExitError(failure.code, `Error: ${failure.message}`);
+}
+
 export function print(text: string): void {
   if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }

@@ -48,6 +48,23 @@ export function renderInspect(objects: unknown[], format?: string): string {
   return tabwrite(objects.map((o) => line(render(o))).join('').replace(/\n$/, ''));
 }
 
+/**
+ * inspect of named records: what was found is rendered; the first name not
+ * found is the error, after the output (exit 125), as Podman does.
+ */
+export function inspectNamed(names: string[], view: (name: string) => unknown, format?: string): { output: string; missing?: string } {
+  const found: unknown[] = [];
+  let missing: string | undefined;
+  for (const n of names) {
+    try {
+      found.push(view(n));
+    } catch (err) {
+      missing ??= (err as Error).message;
+    }
+  }
+  return { output: renderInspect(found, format), missing };
+}
+
 // Podman appends a newline to a format unless it already ends with one.
 function line(s: string): string {
   return s.endsWith('\n') ? s : s + '\n';

@@ -10,6 +10,7 @@ import type { ContainerRecord } from '../state/containers';
 import { DEFAULT_NETWORK, NETWORK_NAME, NetworkExistsError, NetworkRecordError, NetworkStore, type NetworkRecord } from '../state/networks';
 import { randomHex } from '../state/random';
 import type { EngineContext } from './context';
+import { labelTest, namePattern, recordFilter } from './record-filter';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { isActive } from './liveness';
 import { bridgePaths, containerLive } from './network-attach';
@@ -146,36 +147,19 @@ export function networkView(n: NetworkRecord, truncate = false) {
 
 /** Podman's network filters: name= (regexp), id= (prefix), label=KEY[=VALUE], driver=, dangling=. */
 export function networkFilter(filters: string[], inUse: (name: string) => boolean = () => false): (n: NetworkRecord) => boolean {
-  const tests = filters.map((f) => {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new EngineError(`invalid filter "${f}": use KEY=VALUE`);
-    const key = f.slice(0, eq);
-    const value = f.slice(eq + 1);
-    switch (key) {
-      case 'name': {
-        let re: RegExp;
-        try {
-          re = new RegExp(value);
-        } catch {
-          re = new RegExp(value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-        }
-        return (n: NetworkRecord) => re.test(n.name);
-      }
-      case 'id':
-        return (n: NetworkRecord) => n.id.startsWith(value);
-      case 'label': {
-        const leq = value.indexOf('=');
-        return leq < 0 ? (n: NetworkRecord) => value in (n.labels ?? {}) : (n: NetworkRecord) => (n.labels ?? {})[value.slice(0, leq)] === value.slice(leq + 1);
-      }
-      case 'driver':
-        return (n: NetworkRecord) => n.driver === value;
-      case 'dangling':
-        return (n: NetworkRecord) => !inUse(n.name) === (value === 'true');
-      default:
-        throw new EngineError(`invalid filter "${key}": supported are name, id, label, driver, dangling`);
-    }
+  return recordFilter<NetworkRecord>(filters, {
+    name: (value) => {
+      const re = namePattern(value);
+      return (n) => re.test(n.name);
+    },
+    id: (value) => (n) => n.id.startsWith(value),
+    label: (value) => {
+      const has = labelTest(value);
+      return (n) => has(n.labels);
+    },
+    driver: (value) => (n) => n.driver === value,
+    dangling: (value) => (n) => !inUse(n.name) === (value === 'true'),
   });
-  return (n) => tests.every((t) => t(n));
 }
 
 export function listFiltered(ctx: EngineContext, filters: string[]): NetworkRecord[] {

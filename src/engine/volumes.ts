@@ -7,6 +7,7 @@ import type { ContainerRecord, MountSpec } from '../state/containers';
 import { randomHex } from '../state/random';
 import { VolumeExistsError, type VolumeRecord } from '../state/volumes';
 import type { EngineContext } from './context';
+import { labelTest, namePattern, recordFilter } from './record-filter';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { VOLUME_NAME } from './mount-spec';
 
@@ -119,36 +120,19 @@ export function pruneVolumes(ctx: EngineContext, filter: (v: VolumeRecord) => bo
 
 /** Podman's volume filters: name= (substring or regexp), label=KEY[=VALUE], driver=, anonymous=, dangling= (no container uses it). */
 export function volumeFilter(filters: string[], inUse: (name: string) => boolean = () => false): (v: VolumeRecord) => boolean {
-  const tests = filters.map((f) => {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new EngineError(`invalid filter "${f}": use KEY=VALUE`);
-    const key = f.slice(0, eq);
-    const value = f.slice(eq + 1);
-    switch (key) {
-      case 'name': {
-        let re: RegExp;
-        try {
-          re = new RegExp(value);
-        } catch {
-          re = new RegExp(value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-        }
-        return (v: VolumeRecord) => re.test(v.Name);
-      }
-      case 'label': {
-        const leq = value.indexOf('=');
-        return leq < 0 ? (v: VolumeRecord) => value in v.Labels : (v: VolumeRecord) => v.Labels[value.slice(0, leq)] === value.slice(leq + 1);
-      }
-      case 'driver':
-        return (v: VolumeRecord) => v.Driver === value;
-      case 'anonymous':
-        return (v: VolumeRecord) => !!v.Anonymous === (value === 'true');
-      case 'dangling':
-        return (v: VolumeRecord) => !inUse(v.Name) === (value === 'true');
-      default:
-        throw new EngineError(`invalid filter "${key}": supported are name, label, driver, anonymous, dangling`);
-    }
+  return recordFilter<VolumeRecord>(filters, {
+    name: (value) => {
+      const re = namePattern(value);
+      return (v) => re.test(v.Name);
+    },
+    label: (value) => {
+      const has = labelTest(value);
+      return (v) => has(v.Labels);
+    },
+    driver: (value) => (v) => v.Driver === value,
+    anonymous: (value) => (v) => !!v.Anonymous === (value === 'true'),
+    dangling: (value) => (v) => !inUse(v.Name) === (value === 'true'),
   });
-  return (v) => tests.every((t) => t(v));
 }
 
 /**

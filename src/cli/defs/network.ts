@@ -1,22 +1,8 @@
 // Commands of the network area (`selkie network ...`); gathered by ../main.ts.
-import { bool, engine, FORMAT, FORMAT_F, print, str, type CommandDef, type GroupTable } from '../command';
+import { bool, eachName, engine, FORMAT, FORMAT_F, print, str, type CommandDef, type GroupTable } from '../command';
 import { ExitError } from '../errors';
 
 const LS_TABLE = 'table {{.ID}}\t{{.Name}}\t{{.Driver}}';
-
-/** Runs fn for every name; the first failure's exit code is the command's (Podman: 1 missing, 2 in use). */
-async function eachName(names: string[], fn: (name: string) => Promise<void> | void): Promise<void> {
-  let failure: { code: number; message: string } | undefined;
-  for (const n of names) {
-    try {
-      await fn(n);
-    } catch (err) {
-      if (failure) process.stderr.write(`Error: ${failure.message}\n`);
-      failure = { code: (err as { exitCode?: number }).exitCode ?? 125, message: (err as Error).message };
-    }
-  }
-  if (failure) throw new ExitError(failure.code, `Error: ${failure.message}`);
-}
 
 export const commands: CommandDef[] = [
   {
@@ -90,18 +76,16 @@ export const commands: CommandDef[] = [
     async run(g, o, names) {
       const ctx = await engine(g);
       const { networkView, requireNetwork } = await import('../../engine/networks');
-      const { isJsonFormat, renderInspect } = await import('../report');
-      const found: object[] = [];
-      let missing: string | undefined;
-      for (const n of names) {
-        try {
+      const { inspectNamed, isJsonFormat } = await import('../report');
+      const { output, missing } = inspectNamed(
+        names,
+        (n) => {
           const rec = requireNetwork(ctx, n);
-          found.push(o.format === undefined || isJsonFormat(o.format) ? rec : networkView(rec));
-        } catch (err) {
-          missing ??= (err as Error).message;
-        }
-      }
-      print(renderInspect(found, o.format));
+          return o.format === undefined || isJsonFormat(o.format) ? rec : networkView(rec);
+        },
+        o.format,
+      );
+      print(output);
       if (missing) throw new ExitError(125, `Error: ${missing}`);
     },
   },

@@ -1,23 +1,9 @@
 // Commands of the volume area (`selkie volume ...`); gathered by ../main.ts.
-import { bool, engine, FORMAT, FORMAT_F, print, str, type CommandDef, type GroupTable } from '../command';
+import { bool, eachName, engine, FORMAT, FORMAT_F, print, str, type CommandDef, type GroupTable } from '../command';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { ExitError } from '../errors';
 
 const LS_TABLE = 'table {{.Driver}}\t{{.Name}}';
-
-/** Runs fn for every name; the first failure's exit code is the command's (Podman: 1 missing, 2 in use). */
-async function eachName(names: string[], fn: (name: string) => Promise<void> | void): Promise<void> {
-  let failure: { code: number; message: string } | undefined;
-  for (const n of names) {
-    try {
-      await fn(n);
-    } catch (err) {
-      if (failure) process.stderr.write(`Error: ${failure.message}\n`);
-      failure = { code: (err as { exitCode?: number }).exitCode ?? 125, message: (err as Error).message };
-    }
-  }
-  if (failure) throw new ExitError(failure.code, `Error: ${failure.message}`);
-}
 
 export const commands: CommandDef[] = [
   {
@@ -74,20 +60,12 @@ export const commands: CommandDef[] = [
     async run(g, o, names) {
       const ctx = await engine(g);
       const { inspectVolume, requireVolume } = await import('../../engine/volumes');
-      const { renderInspect } = await import('../report');
+      const { inspectNamed } = await import('../report');
       const all = ctx.containers.list();
-      const found: object[] = [];
       const targets = o.all ? ctx.volumes.list().map((v) => v.Name) : names;
       if (!targets.length) throw new ExitError(125, 'Error: provide one or more volume names or use --all');
-      let missing: string | undefined;
-      for (const n of targets) {
-        try {
-          found.push(inspectVolume(ctx, requireVolume(ctx, n), all));
-        } catch (err) {
-          missing ??= (err as Error).message;
-        }
-      }
-      print(renderInspect(found, o.format));
+      const { output, missing } = inspectNamed(targets, (n) => inspectVolume(ctx, requireVolume(ctx, n), all), o.format);
+      print(output);
       if (missing) throw new ExitError(125, `Error: ${missing}`);
     },
   },
