@@ -71,7 +71,7 @@ await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: 
 // Built-ins loaded on first use (see __lazy in scripts/boot.cjs):
 // each require() of one becomes a call of the same length, so that the
 // source maps stay right.
-const LAZY_BUILTINS = ['child_process', 'net', 'dgram', 'os', 'stream', 'stream/promises', 'dns', 'http', 'https', 'tls', 'crypto', 'zlib', 'readline', 'tty', 'worker_threads'];
+const LAZY_BUILTINS = ['child_process', 'net', 'dgram', 'os', 'stream', 'stream/promises', 'readline', 'readline/promises', 'dns', 'http', 'https', 'tls', 'crypto', 'zlib', 'tty', 'worker_threads'];
 for (const name of ['selkie-main.js', 'selkie-extra.js']) {
   const file = join(root, 'dist', name);
   const text = readFileSync(file, 'utf8').replace(/\brequire\("((?:node:)?([a-z_/]+))"\)/g, (call, id, name) =>

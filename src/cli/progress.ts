@@ -2,9 +2,10 @@
 // otherwise (scripts read only the image ID from stdout).
 import type { PullProgress } from '../engine/pull';
 import { humanSize } from './units';
+import { isTerminal } from './terminal';
 
 export async function terminalProgress(): Promise<PullProgress | undefined> {
-  if (!process.stderr.isTTY) return undefined;
+  if (!isTerminal(2)) return undefined;
   const { MultiBar, Presets } = await import('cli-progress');
   let bars: InstanceType<typeof MultiBar> | undefined;
   return {

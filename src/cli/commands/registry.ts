@@ -10,6 +10,7 @@ import { EngineError } from '../../engine/errors';
 import type { PullOptions } from '../../engine/pull';
 import { trace } from '../../trace';
 import { ExitError } from '../errors';
+import { isTerminal } from '../terminal';
 
 export interface RegistryFlags {
   tlsVerify?: string | boolean;
@@ -37,7 +38,7 @@ async function pullOptions(o: RegistryFlags): Promise<PullOptions> {
     creds: o.creds ? parseCreds(o.creds) : undefined,
     platform: o.platform || o.os || o.arch || o.variant ? parsePlatform(o) : undefined,
     progress: o.quiet ? undefined : await terminalProgress(),
-    prompt: process.stdin.isTTY && process.stderr.isTTY ? promptChoice : undefined,
+    prompt: isTerminal(0) && isTerminal(2) ? promptChoice : undefined,
   };
 }
 
@@ -88,7 +89,7 @@ export async function ensureImage(ctx: EngineContext, image: string, policy: str
 export async function push(ctx: EngineContext, [src, dest]: string[], o: RegistryFlags & { digestfile?: string }): Promise<void> {
   const { pushImage } = await import('../../engine/push');
   const { parseCreds } = await import('../../engine/pull');
-  const verbose = !o.quiet && process.stderr.isTTY;
+  const verbose = !o.quiet && isTerminal(2);
   const digest = await pushImage(ctx, src, dest, {
     tlsVerify: tlsVerify(o.tlsVerify),
     authfile: o.authfile,
