@@ -37,7 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -202,12 +205,11 @@ bad:
   exit(1);
 }
 
-static void watch(struct ep *e, unsigned events) {
+/* 0, or -1 when epoll cannot take the descriptor (ENOMEM, ENOSPC): the
+ * caller drops that connection or flow; the others go on. */
+static int watch(struct ep *e, unsigned events) {
   struct epoll_event ev = {.events = events, .data.ptr = e};
-  if (epoll_ctl(epfd, EPOLL_CTL_ADD, e->fd, &ev) < 0) {
-    perror("selkie-helper forward: epoll_ctl");
-    exit(1);
-  }
+  return epoll_ctl(epfd, EPOLL_CTL_ADD, e->fd, &ev);
 }
 
 /* --- TCP --- */
@@ -315,9 +317,9 @@ static void pause_listener(struct listener *l) {
 static void resume_listeners(void) {
   for (int i = 0; i < nlisteners && npaused && nopen + 2 <= fd_cap; i++)
     if (listeners[i].paused) {
+      if (watch(&listeners[i].ep, EPOLLIN) < 0) continue; /* stays paused: retried at the next close */
       listeners[i].paused = 0;
       npaused--;
-      watch(&listeners[i].ep, EPOLLIN);
     }
 }
 
@@ -357,8 +359,7 @@ static void on_accept(struct listener *l) {
       }
       p->connecting = 1;
     }
-    watch(&p->c, EPOLLIN | EPOLLOUT | EPOLLET);
-    watch(&p->t, EPOLLIN | EPOLLOUT | EPOLLET);
+    if (watch(&p->c, EPOLLIN | EPOLLOUT | EPOLLET) < 0 || watch(&p->t, EPOLLIN | EPOLLOUT | EPOLLET) < 0) close_pair(p);
   }
 }
 
@@ -407,7 +408,10 @@ static struct flow *flow_for(struct listener *l, const union addr *client, sockl
   flows = f;
   nflows++;
   nopen++;
-  watch(&f->ep, EPOLLIN);
+  if (watch(&f->ep, EPOLLIN) < 0) {
+    close_flow(f);
+    return NULL;
+  }
   return f;
 }
 
@@ -445,6 +449,22 @@ static void expire_flows(void) {
 }
 
 /* --- main loop --- */
+
+
+/* Everything privileged is done once the sockets exist and the netns is
+ * joined: the forwarder serves whoever connects, so it keeps no capability
+ * (it runs as root of the session namespace, which owns the user's whole
+ * storage) and can gain none. */
+static void drop_privileges(void) {
+  for (int cap = 0; cap <= 63; cap++)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL) break;
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &hdr, data) < 0) fwd_fail("cannot drop capabilities", NULL);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fwd_fail("cannot set no_new_privs", NULL);
+}
 
 int cmd_forward(int argc, char **argv) {
   if (argc < 6) {
@@ -486,7 +506,9 @@ int cmd_forward(int argc, char **argv) {
 
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) fwd_fail("epoll_create1", NULL);
-  for (int i = 0; i < nlisteners; i++) watch(&listeners[i].ep, EPOLLIN);
+  for (int i = 0; i < nlisteners; i++)
+    if (watch(&listeners[i].ep, EPOLLIN) < 0) fwd_fail("epoll_ctl", NULL);
+  drop_privileges();
 
   if (write((int)ready_fd, "1", 1) != 1) fwd_fail("cannot write to READY_FD", NULL);
   close((int)ready_fd);

@@ -179,6 +179,10 @@ describe('selkie-helper forward', () => {
     expect(argv).toContain(runDir);
     // Its listeners are in the host's netns, and no pipe of the (gone) starter is left open.
     for (const fd of ['0', '1', '2']) expect(spawnSync('readlink', [`/proc/${pid}/fd/${fd}`], { encoding: 'utf8' }).stdout.trim()).toBe('/dev/null');
+    // Serving, it holds no capability and can gain none (it was root of its user namespace).
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(new RegExp(`${set}:\\s+0+\\n`).test(status), set).toBe(true);
+    expect(status).toMatch(/NoNewPrivs:\s+1/);
   });
 
   it('relays TCP both ways: a small echo, and 5 MB echoed back intact', async () => {
