@@ -8,7 +8,7 @@
 // every exit path (prepare's cleanup, container cleanup, rm).
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { native } from '../native/index';
 import type { ContainerRecord } from '../state/containers';
@@ -84,14 +84,46 @@ export function pastaPortArgs(ports: PortMapping[]): string[] {
   return out;
 }
 
+/** The installed pasta's options (its --help), read once, and only when a choice depends on them. */
+let pastaHelp: string | undefined;
+function pastaKnows(option: string): boolean {
+  if (pastaHelp === undefined) {
+    const r = spawnSync('pasta', ['--help'], { encoding: 'utf8', timeout: 10_000 });
+    pastaHelp = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  }
+  return pastaHelp.includes(option);
+}
+
 /**
  * pasta's command line.  As Podman: no forwarding from the container to the
  * host's ports (-T/-U none), the gateway address is not the host's loopback
- * unless --network pasta:--map-gw, and DNS goes to pasta's forwarder.
+ * unless asked, and DNS goes to pasta's forwarder.  The host's loopback is
+ * asked for with `--map-gw` (older pasta, Podman 4-5's spelling) or
+ * `--map-host-loopback [ADDR]` (newer pasta); where the installed pasta lacks
+ * the latter, the gateway address is mapped instead, with a warning.
  */
-export function pastaArgs(netns: string, pidFile: string, ports: PortMapping[], userOpts: string[]): string[] {
-  const mapGw = userOpts.includes('--map-gw');
-  const opts = userOpts.filter((o) => o !== '--map-gw');
+export function pastaArgs(
+  netns: string,
+  pidFile: string,
+  ports: PortMapping[],
+  userOpts: string[],
+  knows: (option: string) => boolean = pastaKnows,
+  warn: (msg: string) => void = (m) => process.stderr.write(`WARN: ${m}\n`),
+): string[] {
+  let mapGw = false;
+  const opts: string[] = [];
+  for (let i = 0; i < userOpts.length; i++) {
+    const o = userOpts[i];
+    if (o === '--map-gw') {
+      mapGw = true;
+    } else if ((o === '--map-host-loopback' || o.startsWith('--map-host-loopback=')) && !knows('--map-host-loopback')) {
+      if (o === '--map-host-loopback' && isIP(userOpts[i + 1] ?? '')) i++;
+      mapGw = true;
+      warn('the installed pasta has no --map-host-loopback: the gateway address reaches the host\'s loopback instead (--map-gw)');
+    } else {
+      opts.push(o);
+    }
+  }
   return [
     '--config-net',
     '--netns',

@@ -79,6 +79,18 @@ describe('network modes and helper command lines', () => {
     expect(pastaArgs('/ns', '/pid', [], [])).toContain('--no-map-gw');
     expect(pastaArgs('/ns', '/pid', [], ['--map-gw'])).not.toContain('--no-map-gw');
     expect(pastaArgs('/ns', '/pid', [], ['--map-gw'])).not.toContain('--map-gw');
+    // --map-host-loopback: passed on where pasta has it, else the gateway is mapped, with a warning.
+    const warnings: string[] = [];
+    const old = pastaArgs('/ns', '/pid', [], ['--map-host-loopback', '169.254.1.2', '-4'], () => false, (m) => warnings.push(m));
+    expect(old).not.toContain('--no-map-gw');
+    expect(old).not.toContain('--map-host-loopback');
+    expect(old).not.toContain('169.254.1.2');
+    expect(old).toContain('-4');
+    expect(warnings).toEqual([expect.stringMatching(/no --map-host-loopback/)]);
+    expect(pastaArgs('/ns', '/pid', [], ['--map-host-loopback=169.254.1.2'], () => false, () => undefined)).not.toContain('--no-map-gw');
+    const fresh = pastaArgs('/ns', '/pid', [], ['--map-host-loopback', '169.254.1.2'], () => true, () => undefined);
+    expect(fresh.slice(-2)).toEqual(['--map-host-loopback', '169.254.1.2']);
+    expect(fresh).toContain('--no-map-gw');
   });
   it('slirp4netns: host loopback only with allow_host_loopback=true', () => {
     expect(slirpArgs('/ns', '/sock', [])).toContain('--disable-host-loopback');
