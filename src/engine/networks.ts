@@ -4,7 +4,8 @@
 // network/bridge.ts's.
 import { join } from 'node:path';
 import { attachBridge, detachBridge, type AttachOptions } from '../network/bridge';
-import { chooseSubnet, freeBridgeName, IpamError, parseCidr, readHostRoutes } from '../network/ipam';
+import { chooseSubnet, freeBridgeName, IpamError, ipToInt, isHostAddress, parseCidr, readHostRoutes } from '../network/ipam';
+import { NAME_RULE, validName } from '../state/names';
 import { NetworkSetupError } from '../network/setup';
 import type { ContainerRecord } from '../state/containers';
 import { DEFAULT_NETWORK, NETWORK_NAME, NetworkExistsError, NetworkRecordError, NetworkStore, type NetworkRecord } from '../state/networks';
@@ -211,6 +212,16 @@ function running(c: ContainerRecord): boolean {
   return (c.state.status === 'running' || c.state.status === 'stopping') && !!c.state.networks && isActive(c);
 }
 
+/** connect's --alias and --ip, checked before they go into the config (and from there into hosts files and scripts). */
+export function checkConnectOptions(net: NetworkRecord, opts: { aliases?: string[]; ip?: string }): void {
+  for (const a of opts.aliases ?? []) if (!validName(a)) throw new EngineError(`invalid alias ${JSON.stringify(a)}: ${NAME_RULE}: invalid argument`);
+  if (opts.ip !== undefined) {
+    const { subnet, gateway } = net.subnets[0];
+    if (ipToInt(opts.ip) === undefined) throw new EngineError(`invalid IP address ${JSON.stringify(opts.ip)}: use an IPv4 address: invalid argument`);
+    if (!isHostAddress(subnet, opts.ip) || opts.ip === gateway) throw new EngineError(`requested ip address ${opts.ip} is not a host address of subnet ${subnet} of network ${net.name}: invalid argument`);
+  }
+}
+
 /**
  * Joins a container to a network: its config changes (what the next start
  * gets), and a running container gets the interface now.
@@ -220,6 +231,7 @@ export async function connectNetwork(ctx: EngineContext, netRef: string, ctrRef:
   const ctr = requireContainer(ctx, ctrRef);
   if (ctr.config.network !== 'bridge') throw new EngineError(`"${ctr.config.network}" is not supported: invalid network mode: only containers on bridge networks can be connected`);
   if ((ctr.config.networks ?? []).some((n) => n.name === net.name)) throw new EngineError(`container ${ctr.id} is already connected to network "${net.name}": network is already connected`);
+  checkConnectOptions(net, opts);
   const attach = { name: net.name, ...(opts.aliases?.length ? { aliases: opts.aliases } : {}), ...(opts.ip ? { ip: opts.ip } : {}) };
   ctx.containers.update(ctr.id, (r) => {
     r.config.networks = [...(r.config.networks ?? []).filter((n) => n.name !== net.name), attach];

@@ -18,7 +18,7 @@ import type { NetworkAddress } from '../state/containers';
 import { withLock, withLockAsync } from '../state/lock';
 import type { NetworkRecord } from '../state/networks';
 import { randomHex } from '../state/random';
-import { hostsText, type HostsPeer } from './hosts';
+import { HostsNameError, hostsText, type HostsPeer } from './hosts';
 import { allocateIp, IpamError, randomMac } from './ipam';
 import { nftRuleset } from './nft';
 import { NETNS_SYSCTLS, NetworkSetupError, pastaArgs, quietStderr, unmountNetns } from './setup';
@@ -103,7 +103,12 @@ export function hostsFiles(ipam: IpamFile, networks?: Set<string>): Map<string, 
         if (on) peers.push({ ip: on.ip, names: [o.name, ...on.aliases, oid.slice(0, 12)] });
       }
     }
-    out.set(e.runDir, hostsText({ hostname: e.hostname, name: e.name, addHosts: e.addHosts, selfIp: e.networks[0].ip, peers }));
+    try {
+      out.set(e.runDir, hostsText({ hostname: e.hostname, name: e.name, addHosts: e.addHosts, selfIp: e.networks[0].ip, peers }));
+    } catch (err) {
+      // an entry whose own names are unsafe gets no file: the others still do
+      if (!(err instanceof HostsNameError)) throw err;
+    }
   }
   return out;
 }

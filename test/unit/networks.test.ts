@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocateIp, chooseSubnet, freeBridgeName, parseCidr, parseProcRoutes, randomMac } from '../../src/network/ipam';
-import { hostsText } from '../../src/network/hosts';
+import { HostsNameError, hostsText } from '../../src/network/hosts';
+import { checkConnectOptions } from '../../src/engine/networks';
+import { parseAddHost } from '../../src/engine/run-options';
 import { nftRuleset } from '../../src/network/nft';
 import { attachScript, hostsFiles, storeKey, type IpamFile } from '../../src/network/bridge';
 import { parseNetworkFlags, parseNetworkMode } from '../../src/network/mode';
@@ -226,5 +228,53 @@ describe('containers.conf [network]', () => {
       default_rootless_network_cmd: 'pasta',
     });
     await expect(parseNetworkConf('[network\n')).rejects.toThrow();
+  });
+});
+
+describe('hostile names (newlines into other containers\' /etc/hosts)', () => {
+  const hostile = ['x\n6.6.6.6 evil', 'x y', 'x\ty', 'x\r', '\u0085x', 'x#y', '', '-x', 'x\u2028y'];
+  it('--network NAME:alias= and --network-alias are checked with the one name rule', () => {
+    for (const h of hostile) {
+      expect(() => parseNetworkFlags([`app:alias=${h}`], 'pasta'), JSON.stringify(h)).toThrow();
+      expect(() => networkConfig({ network: 'app', networkAlias: [h] }, {}), JSON.stringify(h)).toThrow(/not a valid name/);
+    }
+    expect(() => parseNetworkFlags(['app:ip=10.89.0.300'], 'pasta')).toThrow(/invalid option/);
+    expect(() => networkConfig({ network: 'app', ip: '999.1.1.1' }, {})).toThrow(/not an IPv4/);
+  });
+  it('network connect --alias and --ip are checked before the config changes', () => {
+    const net = { ...defaultNetwork(), subnets: [{ subnet: '10.89.4.0/24', gateway: '10.89.4.1' }] };
+    for (const h of hostile) expect(() => checkConnectOptions(net, { aliases: ['ok', h] }), JSON.stringify(h)).toThrow(/invalid alias/);
+    for (const ip of ['10.89.5.2', '10.89.4.0', '10.89.4.255', '10.89.4.1', '10.89.4.2\nx', '10.89.4.2; reboot', 'fd00::1']) {
+      expect(() => checkConnectOptions(net, { ip }), ip).toThrow(/IP address|not a host address/);
+    }
+    expect(() => checkConnectOptions(net, { aliases: ['db', 'db.local_1'], ip: '10.89.4.9' })).not.toThrow();
+  });
+  it('the hosts file refuses unsafe names itself: its own are an error, a peer\'s are left out', () => {
+    for (const h of hostile.filter((x) => x !== '-x')) {
+      expect(() => hostsText({ hostname: h, name: 'web' }), JSON.stringify(h)).toThrow(HostsNameError);
+      expect(() => hostsText({ hostname: 'web', name: h }), JSON.stringify(h)).toThrow(HostsNameError);
+    }
+    expect(() => hostsText({ hostname: 'a', name: 'a', addHosts: ['1.2.3.4\tx\n5.6.7.8 y'] })).toThrow(HostsNameError);
+    const text = hostsText({ hostname: 'a', name: 'a', peers: [{ ip: '10.89.0.2', names: ['db', 'x\n6.6.6.6 evil', 'y z'] }, { ip: '10.89.0.3\n6.6.6.6', names: ['q'] }] });
+    expect(text).toContain('10.89.0.2\tdb\n');
+    expect(text).not.toContain('evil');
+    expect(text).not.toContain('6.6.6.6');
+    // one record with an unsafe own name does not stop the others' files
+    const n = (ip: string, aliases: string[] = []) => ({ name: 'A', id: 'A', iface: 'eth0', ip, prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases, veth: 'vethx', bridge: 'selkie1', dns: true });
+    const ipam: IpamFile = {
+      containers: {
+        ['a'.repeat(64)]: { name: 'a', hostname: 'x\n1.1.1.1 evil', runDir: '/r/a', networks: [n('10.89.0.2', ['ok', 'bad\nalias'])] },
+        ['b'.repeat(64)]: { name: 'b', hostname: 'hb', runDir: '/r/b', networks: [n('10.89.0.3')] },
+      },
+    };
+    const files = hostsFiles(ipam);
+    expect(files.has('/r/a')).toBe(false);
+    expect(files.get('/r/b')).toContain('10.89.0.2\ta ok aaaaaaaaaaaa\n');
+    expect(files.get('/r/b')).not.toContain('alias');
+  });
+  it('--hostname and --add-host names are checked at create', () => {
+    expect(() => parseAddHost('a\nb:1.2.3.4')).toThrow(/spaces or control/);
+    expect(() => parseAddHost('a b:1.2.3.4')).toThrow(/spaces or control/);
+    expect(parseAddHost('a;b:1.2.3.4')).toBe('1.2.3.4\ta b');
   });
 });
