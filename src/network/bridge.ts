@@ -19,7 +19,7 @@ import { withLock, withLockAsync } from '../state/lock';
 import type { NetworkRecord } from '../state/networks';
 import { randomHex } from '../state/random';
 import { HostsNameError, hostsText, type HostsPeer } from './hosts';
-import { allocateIp, IpamError, randomMac } from './ipam';
+import { allocateIp, IpamError, ipToInt, randomMac } from './ipam';
 import { nftRuleset } from './nft';
 import { NETNS_SYSCTLS, NetworkSetupError, pastaArgs, quietStderr, unmountNetns } from './setup';
 import { stopHelper } from './helper-pid';
@@ -237,6 +237,26 @@ export interface AttachOptions {
   pastaOptions: () => Promise<string[]>;
 }
 
+const IFACE = /^eth\d{1,4}$/;
+const VETH = /^veth[0-9a-f]{8}$/;
+const BRIDGE = /^selkie\d{1,6}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** Every value attachScript puts into the script, checked again (they come from records and ipam.json). */
+export function checkScriptValues(a: IpamNetwork): void {
+  const ok =
+    IFACE.test(a.iface) &&
+    VETH.test(a.veth) &&
+    BRIDGE.test(a.bridge) &&
+    MAC.test(a.mac) &&
+    Number.isInteger(a.prefixLen) &&
+    a.prefixLen >= 0 &&
+    a.prefixLen <= 32 &&
+    ipToInt(a.ip) !== undefined &&
+    ipToInt(a.gateway) !== undefined;
+  if (!ok) throw new NetworkSetupError(`network ${a.name}: refusing an invalid interface, address or bridge in ${JSON.stringify(a)}`);
+}
+
 /** The shell script that makes the veths (run in the container's netns), and the part run in the rootless netns. */
 export function attachScript(opts: {
   mode: 'start' | 'connect';
@@ -246,6 +266,8 @@ export function attachScript(opts: {
   nft?: string;
   maxGid: number;
 }): string {
+  for (const a of opts.adds) checkScriptValues(a);
+  if (opts.defaultRoute !== undefined && ipToInt(opts.defaultRoute) === undefined) throw new NetworkSetupError(`invalid default route ${JSON.stringify(opts.defaultRoute)}`);
   const lines: string[] = [];
   if (opts.mode === 'start') {
     lines.push(NETNS_SYSCTLS, `echo '0 ${opts.maxGid}' > /proc/sys/net/ipv4/ping_group_range || true`, 'ip link set lo up');
@@ -359,8 +381,9 @@ export async function attachBridge(paths: BridgePaths, ctr: BridgeContainer, joi
 }
 
 function deleteVeths(rootless: string, list: { veth: string }[]): void {
-  if (!list.length || !existsSync(rootless)) return;
-  const script = list.map((n) => `ip link del ${n.veth} 2>/dev/null || true`).join('\n');
+  const veths = list.map((n) => n.veth).filter((v) => VETH.test(v));
+  if (!veths.length || !existsSync(rootless)) return;
+  const script = veths.map((v) => `ip link del ${v} 2>/dev/null || true`).join('\n');
   spawnSync('nsenter', [`--net=${rootless}`, '/bin/sh'], { input: script, encoding: 'utf8', timeout: 30_000, env: toolEnv() });
 }
 

@@ -7,6 +7,7 @@
 // The default network `podman` is built in: listed, never stored, never removed.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { cidrText, IpamError, isHostAddress, parseCidr } from '../network/ipam';
 import { z } from '../zod';
 import { writeFileAtomic } from './atomic';
 import { withLock } from './lock';
@@ -16,7 +17,24 @@ export const DEFAULT_NETWORK = 'podman';
 /** fixed, as the default network's is in Podman */
 export const DEFAULT_NETWORK_ID = '5e1c1e' + '0'.repeat(57) + '1';
 
-const Subnet = z.object({ subnet: z.string(), gateway: z.string() }).strict();
+/** A canonical IPv4 CIDR ("10.89.0.0/24", host bits clear): it goes into nft text and `ip` commands. */
+export function canonicalCidr(s: string): boolean {
+  try {
+    const c = parseCidr(s);
+    return cidrText(c) === s && c.prefix <= 30;
+  } catch (err) {
+    if (err instanceof IpamError) return false;
+    throw err;
+  }
+}
+
+const Subnet = z
+  .object({
+    subnet: z.string().refine(canonicalCidr, 'not a canonical IPv4 subnet (such as 10.89.0.0/24)'),
+    gateway: z.string(),
+  })
+  .strict()
+  .refine((s) => !canonicalCidr(s.subnet) || isHostAddress(s.subnet, s.gateway), { message: 'the gateway is not an IPv4 host address of the subnet', path: ['gateway'] });
 
 export const NetworkRecordSchema = z
   .object({

@@ -132,15 +132,15 @@ describe('nft ruleset', () => {
     const s = attachScript({
       mode: 'start',
       rootless: "/run/x/it's/netns",
-      adds: [{ name: 'A', id: 'i', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth01', bridge: 'selkie1', dns: true }],
+      adds: [{ name: 'A', id: 'i', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth0123abcd', bridge: 'selkie1', dns: true }],
       defaultRoute: '10.89.0.1',
       nft: 'table inet selkie\n',
       maxGid: 65536,
     });
     expect(s).toContain("echo '0 65536' > /proc/sys/net/ipv4/ping_group_range");
-    expect(s).toContain("ip link add eth0 address 02:00:00:00:00:01 type veth peer name veth01 netns '/run/x/it'\\''s/netns'\n");
+    expect(s).toContain("ip link add eth0 address 02:00:00:00:00:01 type veth peer name veth0123abcd netns '/run/x/it'\\''s/netns'\n");
     expect(s).toContain('ip route add default via 10.89.0.1\n');
-    expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 [^\n]*ip link add selkie1 type bridge && ip addr add 10\.89\.0\.1\/24 dev selkie1[^\n]*\nip link set veth01 master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
+    expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 [^\n]*ip link add selkie1 type bridge && ip addr add 10\.89\.0\.1\/24 dev selkie1[^\n]*\nip link set veth0123abcd master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
     const c = attachScript({ mode: 'connect', rootless: '/n', adds: [], maxGid: 0 });
     expect(c).not.toContain('ip_unprivileged_port_start');
   });
@@ -173,6 +173,27 @@ describe('network records', () => {
     expect(() => parseNetworkRecord(JSON.stringify({ ...good, network_interface: 'eth0; rm -rf /' }), 'f')).toThrow(/network_interface/);
     expect(() => parseNetworkRecord(JSON.stringify({ ...good, subnets: [] }), 'f')).toThrow(/subnets/);
     expect(() => parseNetworkRecord(JSON.stringify({ ...good, extra: 1 }), 'f')).toThrow();
+  });
+  it('refuses hostile subnets and gateways (they reach `ip` scripts and nft text)', () => {
+    const sn = (subnet: string, gateway: string) => JSON.stringify({ ...good, subnets: [{ subnet, gateway }] });
+    for (const subnet of ['10.89.0.0/24; reboot', '10.89.0.0/24\nx', '10.89.0.5/24', '010.89.0.0/24', '10.89.0.0/33', '10.89.0.0/31', 'fd00::/64', ' 10.89.0.0/24', '10.89.0.0/24 ']) {
+      expect(() => parseNetworkRecord(sn(subnet, '10.89.0.1'), 'f'), subnet).toThrow(/subnets\.0\.subnet/);
+    }
+    for (const gateway of ['10.89.0.1 dev lo; reboot', '10.89.0.1\n', '10.89.1.1', '10.89.0.0', '10.89.0.255', '10.89.0.01', '', 'x']) {
+      expect(() => parseNetworkRecord(sn('10.89.0.0/24', gateway), 'f'), gateway).toThrow(/subnets\.0\.gateway/);
+    }
+    expect(parseNetworkRecord(sn('192.168.7.0/30', '192.168.7.2'), 'f').subnets[0].gateway).toBe('192.168.7.2');
+  });
+  it('the script and ruleset builders check what they interpolate again', () => {
+    const a = { name: 'A', id: 'A', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth0123abcd', bridge: 'selkie1', dns: true };
+    const script = (x: Partial<typeof a>, route?: string) => attachScript({ mode: 'start', rootless: '/r/netns', adds: [{ ...a, ...x }], defaultRoute: route, maxGid: 0 });
+    expect(script({})).toContain('ip addr add 10.89.0.1/24 dev selkie1');
+    for (const bad of [{ gateway: '10.89.0.1/0 dev lo; reboot #' }, { ip: '$(reboot)' }, { bridge: 'selkie1; reboot' }, { veth: 'veth1 x' }, { iface: 'eth0\n' }, { mac: 'x' }, { prefixLen: NaN }]) {
+      expect(() => script(bad as never), JSON.stringify(bad)).toThrow(/refusing/);
+    }
+    expect(() => script({}, '1.1.1.1; reboot')).toThrow(/default route/);
+    expect(() => nftRuleset([{ bridge: 'selkie1', subnet: '10.89.0.0/24 counter accept', internal: false }])).toThrow(/refusing/);
+    expect(() => nftRuleset([{ bridge: 'selkie1"', subnet: '10.89.0.0/24', internal: false }])).toThrow(/refusing/);
   });
   it('the store: default network built in, names checked, a record under another name refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'selkie-net-'));
