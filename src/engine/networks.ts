@@ -3,9 +3,10 @@
 // The records are state/networks.ts's; the namespaces and addresses
 // network/bridge.ts's.
 import { join } from 'node:path';
-import { attachBridge, detachBridge, type AttachOptions } from '../network/bridge';
+import { attachBridge, deleteBridge, detachBridge, type AttachOptions } from '../network/bridge';
 import { chooseSubnet, freeBridgeName, IpamError, ipToInt, isHostAddress, parseCidr, readHostRoutes } from '../network/ipam';
 import { NAME_RULE, validName } from '../state/names';
+import { publishedPorts } from '../network/config';
 import { NetworkSetupError } from '../network/setup';
 import type { ContainerRecord } from '../state/containers';
 import { DEFAULT_NETWORK, NETWORK_NAME, NetworkExistsError, NetworkRecordError, NetworkStore, type NetworkRecord } from '../state/networks';
@@ -169,6 +170,16 @@ export function listFiltered(ctx: EngineContext, filters: string[]): NetworkReco
   return listNetworks(ctx).filter(keep);
 }
 
+/** A removed network's bridge goes from the rootless netns (its name may be given to the next network). */
+function dropBridge(ctx: EngineContext, net: NetworkRecord): void {
+  try {
+    deleteBridge(bridgePaths(ctx), net.network_interface);
+  } catch (err) {
+    if (err instanceof NetworkSetupError) ctx.warn(err.message);
+    else throw err;
+  }
+}
+
 /** Removes a network; in use: refused (exit 2) unless force, which removes the containers first. */
 export async function removeNetwork(ctx: EngineContext, ref: string, force: boolean): Promise<string> {
   const net = requireNetwork(ctx, ref);
@@ -183,6 +194,7 @@ export async function removeNetwork(ctx: EngineContext, ref: string, force: bool
   networkStore(ctx).locked(() => {
     if (networkUsers(net.name, ctx.containers.list()).length) throw inUse();
     networkStore(ctx).remove(net.name);
+    dropBridge(ctx, net);
   });
   return net.name;
 }
@@ -197,6 +209,7 @@ export function pruneNetworks(ctx: EngineContext, filters: string[]): string[] {
       if (!keep(n) || networkUsers(n.name, all).length) continue;
       networkStore(ctx).remove(n.name);
       removed.push(n.name);
+      dropBridge(ctx, n);
     }
   });
   return removed;

@@ -279,8 +279,13 @@ export function attachScript(opts: {
   if (opts.defaultRoute) lines.push(`ip route add default via ${opts.defaultRoute}`);
   const inner: string[] = [];
   for (const a of opts.adds) {
+    // the address is set every time: a bridge left by a removed network of
+    // the same name must not keep that network's address
     inner.push(
-      `ip link show ${a.bridge} >/dev/null 2>&1 || { ip link add ${a.bridge} type bridge && ip addr add ${a.gateway}/${a.prefixLen} dev ${a.bridge} && ip link set ${a.bridge} up; }`,
+      `ip link show ${a.bridge} >/dev/null 2>&1 || ip link add ${a.bridge} type bridge`,
+      `ip addr flush dev ${a.bridge}`,
+      `ip addr add ${a.gateway}/${a.prefixLen} dev ${a.bridge}`,
+      `ip link set ${a.bridge} up`,
       `ip link set ${a.veth} master ${a.bridge} up`,
     );
   }
@@ -422,6 +427,16 @@ export function detachBridge(paths: BridgePaths, id: string, networks?: string[]
     if (!Object.values(ipam.containers).some((e) => e.networks.length)) teardownRootless(paths);
     return kept.map(({ name, id: nid, iface, ip, prefixLen, gateway, mac }) => ({ name, id: nid, iface, ip, prefixLen, gateway, mac }));
   });
+}
+
+/**
+ * Deletes a removed network's bridge from the rootless netns, when both
+ * exist.  The caller holds the networks lock.
+ */
+export function deleteBridge(paths: BridgePaths, bridge: string): void {
+  const ns = rootlessNetnsPath(paths);
+  if (!BRIDGE.test(bridge) || !isMountPoint(ns)) return;
+  run('nsenter', [`--net=${ns}`, '/bin/sh', '-eu'], `if ip link show ${bridge} >/dev/null 2>&1; then ip link del ${bridge}; fi\n`, `cannot delete bridge ${bridge}`);
 }
 
 /** Whether the store's rootless netns exists (for tests and `info`). */

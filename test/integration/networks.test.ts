@@ -49,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   selkie(['rm', '-af']);
-  for (const n of ['neta', 'netb', 'spare', 'out', 'closed']) selkie(['network', 'rm', '-f', n]);
+  for (const n of ['neta', 'netb', 'spare', 'out', 'closed', 'gone', 'again']) selkie(['network', 'rm', '-f', n]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -177,6 +177,40 @@ describe('name resolution and isolation', () => {
     // each of them is in the others' hosts files
     expect(ok(['exec', 'par1', 'cat', '/etc/hosts'])).toMatch(/\tpar4 [0-9a-f]{12}\n/);
     ok(['rm', '-f', 'par1', 'par2', 'par3', 'par4']);
+  }, 90_000);
+
+  it('a removed network\'s bridge leaves the rootless netns; the next network given its name has its own address', async () => {
+    ok(['network', 'create', '--subnet', '10.124.7.0/24', 'gone']);
+    ok(['run', '--rm', '--network', 'gone', IMG, 'true']);
+    const bridge = JSON.parse(ok(['network', 'inspect', 'gone']))[0].network_interface;
+    ok(['network', 'rm', 'gone']);
+    // the port forwarder lives in the rootless netns: its /proc/PID/net/dev lists the bridges there
+    const port = await freePort();
+    ok(['run', '-d', '--network', 'neta', '--name', 'fwd', '-p', `127.0.0.1:${port}:80`, IMG, 'sleep', '300']);
+    try {
+      const fwd = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('forward') && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`:${port}:`);
+        } catch {
+          return false;
+        }
+      });
+      expect(fwd).toBeDefined();
+      const devs = readFileSync(`/proc/${fwd}/net/dev`, 'utf8');
+      expect(devs).toMatch(/\bselkie\d+:/);
+      expect(devs).not.toContain(`${bridge}:`);
+    } finally {
+      ok(['rm', '-f', 'fwd']);
+    }
+    ok(['network', 'create', '--subnet', '10.124.8.0/24', 'again']);
+    expect(JSON.parse(ok(['network', 'inspect', 'again']))[0].network_interface).toBe(bridge);
+    try {
+      // the gateway answers (a refused connection), as it would not with the old address on the bridge
+      const r = selkie(['run', '--rm', '--network', 'again', IMG, 'sh', '-c', `${fetchIn('http://10.124.8.1:9/')} 2>&1; true`]);
+      expect(r.stdout).toContain('Connection refused');
+    } finally {
+      ok(['network', 'rm', 'again']);
+    }
   }, 90_000);
 
   it('a stopped container connects by config; rm -f of a network removes its containers; prune keeps what is used', () => {
