@@ -277,10 +277,15 @@ export function disconnectNetwork(ctx: EngineContext, netRef: string, ctrRef: st
   if (ctr.config.network !== 'bridge' || !(ctr.config.networks ?? []).some((n) => n.name === net.name)) {
     throw new EngineError(`container ${ctr.id} is not connected to network ${net.name}: network is not connected`);
   }
+  const live = running(ctr);
+  // the port forwarder connects to the address on the first network (fixed at start)
+  if (live && ctr.state.networks?.[0]?.name === net.name && publishedPorts(ctr).length) {
+    throw new EngineError(`cannot disconnect ${ctr.name} from ${net.name} while it runs: its published ports are forwarded to its address on that network (its first); stop the container first`);
+  }
   ctx.containers.update(ctr.id, (r) => {
     r.config.networks = (r.config.networks ?? []).filter((n) => n.name !== net.name);
   });
-  if (!running(ctr)) return;
+  if (!live) return;
   const kept = detachBridge(bridgePaths(ctx), ctr.id, [net.name], true);
   ctx.containers.update(ctr.id, (r) => {
     r.state.networks = kept;

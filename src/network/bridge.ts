@@ -392,6 +392,12 @@ function deleteVeths(rootless: string, list: { veth: string }[]): void {
   spawnSync('nsenter', [`--net=${rootless}`, '/bin/sh'], { input: script, encoding: 'utf8', timeout: 30_000, env: toolEnv() });
 }
 
+/** Sets the default route of a running container's netns (best effort: it may be going away). */
+function defaultRouteVia(netnsFile: string, gateway: string): void {
+  if (ipToInt(gateway) === undefined || !existsSync(netnsFile)) return;
+  spawnSync('nsenter', [`--net=${netnsFile}`, '/bin/sh'], { input: `ip route replace default via ${gateway}\n`, encoding: 'utf8', timeout: 30_000, env: toolEnv() });
+}
+
 /**
  * A container leaves networks (all of them when `networks` is undefined:
  * it stopped).  live: it keeps running, so its veths are deleted now (a
@@ -409,7 +415,11 @@ export function detachBridge(paths: BridgePaths, id: string, networks?: string[]
     if (entry) {
       const leaving = entry.networks.filter((n) => !networks || networks.includes(n.name));
       kept = entry.networks.filter((n) => !leaving.includes(n));
-      if (live) deleteVeths(join(dir, 'netns'), leaving);
+      if (live) {
+        deleteVeths(join(dir, 'netns'), leaving);
+        // the default route went with the first network's veth: through the next one now
+        if (kept.length && leaving.includes(entry.networks[0])) defaultRouteVia(join(entry.runDir, 'netns'), kept[0].gateway);
+      }
       if (kept.length) entry.networks = kept;
       else delete ipam.containers[id];
       // its own file too, when it keeps running: it loses the peers of the networks it left

@@ -169,6 +169,29 @@ describe('name resolution and isolation', () => {
     expect(selkie(['network', 'disconnect', 'neta', 'cli']).code).toBe(125);
   }, 60_000);
 
+  it('disconnecting a running container\'s first network: refused while it publishes ports, else the default route moves to the next one', async () => {
+    const port = await freePort();
+    ok(['run', '-d', '--network', 'netb', '--network', 'neta', '--name', 'two', '-p', `127.0.0.1:${port}:80`, IMG, 'sleep', '300']);
+    try {
+      const refused = selkie(['network', 'disconnect', 'netb', 'two']);
+      expect(refused.code).toBe(125);
+      expect(refused.stderr).toContain('published ports are forwarded to its address on that network');
+      expect(Object.keys(JSON.parse(ok(['inspect', 'two', '--format', '{{json .NetworkSettings.Networks}}'])))).toEqual(['netb', 'neta']);
+      // not its first network: allowed
+      ok(['network', 'disconnect', 'neta', 'two']);
+    } finally {
+      ok(['rm', '-f', 'two']);
+    }
+    ok(['run', '-d', '--network', 'netb', '--network', 'neta', '--name', 'two', IMG, 'sleep', '300']);
+    try {
+      ok(['network', 'disconnect', 'netb', 'two']);
+      // eth1 (neta) carries the default route now
+      expect(ok(['exec', 'two', 'cat', '/proc/net/route'])).toMatch(/^eth1\s+00000000\s/m);
+    } finally {
+      ok(['rm', '-f', 'two']);
+    }
+  }, 60_000);
+
   it('concurrent starts on one network get different addresses', async () => {
     const runs = await Promise.all([1, 2, 3, 4].map((i) => selkieAsync(['run', '-d', '--network', 'neta', '--name', `par${i}`, IMG, 'sleep', '300'])));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
