@@ -12,15 +12,16 @@ import { needsNetns, NetworkSetupError, PASTA_DNS, teardownNetwork, type Network
 import type { ContainerRecord, NetworkAddress } from '../state/containers';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
+import { isActive } from './liveness';
 
 export function bridgePaths(ctx: EngineContext): BridgePaths {
   return { graphRoot: ctx.paths.graphRoot, runRoot: ctx.paths.runRoot };
 }
 
-/** Whether a container recorded in the address allocations still runs. */
+/** Whether a container recorded in the address allocations still runs: its record says so and its process is alive. */
 export function containerLive(ctx: EngineContext, id: string): boolean {
   const r = ctx.containers.get(id);
-  return !!r && (r.state.status === 'running' || r.state.status === 'stopping');
+  return !!r && (r.state.status === 'running' || r.state.status === 'stopping') && isActive(r);
 }
 
 /**

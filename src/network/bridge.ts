@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../state/atomic';
 import type { NetworkAddress } from '../state/containers';
 import { withLock, withLockAsync } from '../state/lock';
 import type { NetworkRecord } from '../state/networks';
+import { processStartTime } from '../state/process';
 import { randomHex } from '../state/random';
 import { HostsNameError, hostsText, type HostsPeer } from './hosts';
 import { allocateIp, IpamError, ipToInt, randomMac } from './ipam';
@@ -62,6 +63,8 @@ export interface IpamNetwork extends NetworkAddress {
 }
 
 export interface IpamEntry {
+  /** the selkie process that started it (PID, start time): live while that runs, before the record says running */
+  starter?: { pid: number; start: string };
   name: string;
   hostname: string;
   runDir: string;
@@ -71,6 +74,17 @@ export interface IpamEntry {
 
 export interface IpamFile {
   containers: Record<string, IpamEntry>;
+}
+
+function selfStarter(): IpamEntry['starter'] {
+  const start = processStartTime(process.pid);
+  return start ? { pid: process.pid, start } : undefined;
+}
+
+/** Whether the process that is starting this entry's container still runs. */
+export function starterAlive(e: IpamEntry): boolean {
+  const s = e.starter;
+  return !!s && Number.isInteger(s.pid) && s.pid > 0 && typeof s.start === 'string' && processStartTime(s.pid) === s.start;
 }
 
 function readIpam(dir: string): IpamFile {
@@ -232,7 +246,11 @@ export interface AttachOptions {
   mode: 'start' | 'connect';
   /** every network record (the nft table covers them all) */
   allNetworks: () => NetworkRecord[];
-  /** whether a container ID recorded in ipam.json still runs (stale entries are dropped) */
+  /**
+   * whether a container ID recorded in ipam.json still runs (its record says
+   * running and its process is alive); an entry whose starter still runs is
+   * kept too.  Stale entries are dropped, their veths deleted.
+   */
   isLive: (id: string) => boolean;
   pastaOptions: () => Promise<string[]>;
 }
@@ -306,18 +324,29 @@ export async function attachBridge(paths: BridgePaths, ctr: BridgeContainer, joi
   const rootless = join(dir, 'netns');
   const pastaOptions = joins.length ? await opts.pastaOptions() : [];
   return withLockAsync(lockPath(paths), async () => {
-    if (opts.mode === 'start') closeSync(openSync(ctr.netnsFile, 'w', 0o600));
+    if (opts.mode === 'start') {
+      // a netns of an earlier run still mounted there (it crashed): not stacked on
+      if (isMountPoint(ctr.netnsFile)) unmountNetns(ctr.netnsFile);
+      closeSync(openSync(ctr.netnsFile, 'w', 0o600));
+    }
     if (!joins.length) {
       if (opts.mode === 'start') run('unshare', [`--net=${ctr.netnsFile}`, '/bin/sh', '-euc', `${NETNS_SYSCTLS}; ip link set lo up`], '', 'cannot create a network namespace');
       return [];
     }
     const ipam = readIpam(dir);
-    for (const id of Object.keys(ipam.containers)) {
-      if (id !== ctr.id && !opts.isLive(id)) delete ipam.containers[id];
+    // entries of containers that died unobserved, and (start) this one's own
+    // from a run that was never cleaned up: their addresses are free again
+    const stale: IpamNetwork[] = [];
+    for (const [id, e] of Object.entries(ipam.containers)) {
+      const dead = id === ctr.id ? opts.mode === 'start' : !starterAlive(e) && !opts.isLive(id);
+      if (!dead) continue;
+      stale.push(...e.networks);
+      delete ipam.containers[id];
     }
     const fresh = ensureRootless(paths, pastaOptions);
+    if (!fresh) deleteVeths(rootless, stale);
     const entry: IpamEntry = ipam.containers[ctr.id] ?? { name: ctr.name, hostname: ctr.hostname, runDir: ctr.runDir, addHosts: ctr.addHosts, networks: [] };
-    if (opts.mode === 'start') entry.networks = [];
+    if (opts.mode === 'start') entry.starter = selfStarter();
     const adds: IpamNetwork[] = [];
     try {
       for (const j of joins) {

@@ -7,7 +7,8 @@ import { HostsNameError, hostsText } from '../../src/network/hosts';
 import { checkConnectOptions } from '../../src/engine/networks';
 import { parseAddHost } from '../../src/engine/run-options';
 import { nftRuleset } from '../../src/network/nft';
-import { attachScript, hostsFiles, storeKey, type IpamFile } from '../../src/network/bridge';
+import { attachScript, hostsFiles, starterAlive, storeKey, type IpamFile } from '../../src/network/bridge';
+import { processStartTime } from '../../src/state/process';
 import { parseNetworkFlags, parseNetworkMode } from '../../src/network/mode';
 import { networkConfig } from '../../src/network/config';
 import { defaultNetwork, NetworkStore, parseNetworkRecord } from '../../src/state/networks';
@@ -298,5 +299,16 @@ describe('hostile names (newlines into other containers\' /etc/hosts)', () => {
     expect(() => parseAddHost('a\nb:1.2.3.4')).toThrow(/spaces or control/);
     expect(() => parseAddHost('a b:1.2.3.4')).toThrow(/spaces or control/);
     expect(parseAddHost('a;b:1.2.3.4')).toBe('1.2.3.4\ta b');
+  });
+});
+
+describe('stale address allocations', () => {
+  it('an entry is held by its starter only while that process (same start time) runs', () => {
+    const e = (starter?: { pid: number; start: string }) => ({ name: 'a', hostname: 'a', runDir: '/r', networks: [], starter });
+    const start = processStartTime(process.pid)!;
+    expect(starterAlive(e({ pid: process.pid, start }))).toBe(true);
+    expect(starterAlive(e({ pid: process.pid, start: String(Number(start) + 1) }))).toBe(false);
+    expect(starterAlive(e({ pid: 2 ** 22 + 1, start }))).toBe(false);
+    expect(starterAlive(e())).toBe(false);
   });
 });
