@@ -3,65 +3,22 @@
 // The records are state/networks.ts's; the namespaces and addresses
 // network/bridge.ts's.
 import { join } from 'node:path';
-import { attachBridge, deleteBridge, detachBridge, type AttachOptions } from '../network/bridge';
+import { attachBridge, deleteBridge, detachBridge } from '../network/bridge';
 import { chooseSubnet, freeBridgeName, IpamError, ipToInt, isHostAddress, parseCidr, readHostRoutes } from '../network/ipam';
-import { NAME_RULE, validName } from '../state/names';
+import { NAME_PATTERN, NAME_RULE, validName } from '../state/names';
 import { publishedPorts } from '../network/config';
 import { NetworkSetupError } from '../network/setup';
 import type { ContainerRecord } from '../state/containers';
-import { DEFAULT_NETWORK, NETWORK_NAME, NetworkExistsError, NetworkRecordError, NetworkStore, type NetworkRecord } from '../state/networks';
+import { DEFAULT_NETWORK, NetworkExistsError, type NetworkRecord } from '../state/networks';
 import { randomHex } from '../state/random';
 import type { EngineContext } from './context';
 import { labelTest, namePattern, recordFilter } from './record-filter';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { isActive } from './liveness';
-import { bridgePaths, containerLive } from './network-attach';
+import { attachOptions, bridgePaths } from './network-attach';
+import { listNetworks, networkStore, notFound, requireNetwork } from './network-records';
 
-const stores = new WeakMap<EngineContext, NetworkStore>();
-
-export function networkStore(ctx: EngineContext): NetworkStore {
-  let s = stores.get(ctx);
-  if (!s) stores.set(ctx, (s = new NetworkStore(ctx.paths.graphRoot)));
-  return s;
-}
-
-function listNetworks(ctx: EngineContext): NetworkRecord[] {
-  return networkStore(ctx).list((err) => ctx.warn(err.message));
-}
-
-export function attachOptions(ctx: EngineContext, mode: 'start' | 'connect'): AttachOptions {
-  return {
-    mode,
-    allNetworks: () => listNetworks(ctx),
-    isLive: (id) => containerLive(ctx, id),
-    pastaOptions: async () => {
-      const { networkConf } = await import('../config/containers-conf');
-      return (await networkConf(ctx.warn)).pasta_options ?? [];
-    },
-  };
-}
-
-export function notFound(ref: string): NotFoundError {
-  return new NotFoundError(`unable to find network with name or ID ${ref}: network not found`, 1);
-}
-
-/** A network by name, full ID or unique ID prefix. */
-export function requireNetwork(ctx: EngineContext, ref: string): NetworkRecord {
-  let byName: NetworkRecord | undefined;
-  try {
-    byName = networkStore(ctx).get(ref);
-  } catch (err) {
-    if (err instanceof NetworkRecordError) throw new EngineError(err.message);
-    throw err;
-  }
-  if (byName) return byName;
-  if (/^[0-9a-f]{1,64}$/.test(ref)) {
-    const matches = listNetworks(ctx).filter((n) => n.id.startsWith(ref));
-    if (matches.length > 1) throw new EngineError(`more than one network matches "${ref}": use a longer ID`);
-    if (matches.length) return matches[0];
-  }
-  throw notFound(ref);
-}
+export { networkStore, notFound, requireNetwork };
 
 /** Containers (of any state) configured to join the network. */
 export function networkUsers(name: string, all: ContainerRecord[]): ContainerRecord[] {
@@ -92,7 +49,7 @@ export function createNetwork(ctx: EngineContext, opts: CreateNetworkOptions): N
     if (name === undefined) {
       for (let i = 0; ; i++) if (!all.some((n) => n.name === `selkie${i}`)) { name = `selkie${i}`; break; }
     }
-    if (!NETWORK_NAME.test(name) || name.length > 253) throw new EngineError(`network name ${name} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument`);
+    if (!NAME_PATTERN.test(name) || name.length > 253) throw new EngineError(`network name ${name} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument`);
     const existing = all.find((n) => n.name === name);
     if (existing) {
       if (opts.ignoreExisting) return existing;
@@ -256,7 +213,7 @@ export async function connectNetwork(ctx: EngineContext, netRef: string, ctrRef:
       bridgePaths(ctx),
       { id: ctr.id, name: ctr.name, hostname: ctr.config.hostname, addHosts: ctr.config.addHosts, runDir, netnsFile: join(runDir, 'netns') },
       [{ net, aliases: opts.aliases ?? [], ip: opts.ip }],
-      attachOptions(ctx, 'connect'),
+      attachOptions(ctx, 'connect', () => listNetworks(ctx)),
     );
     ctx.containers.update(ctr.id, (r) => {
       r.state.networks = addresses;

@@ -8,14 +8,13 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cidrText, IpamError, isHostAddress, parseCidr } from '../network/ipam';
+import { DEFAULT_NETWORK, DEFAULT_NETWORK_ID } from '../network/ref';
+import { NAME_PATTERN } from './names';
 import { z } from '../zod';
 import { writeFileAtomic } from './atomic';
 import { withLock } from './lock';
 
-export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-export const DEFAULT_NETWORK = 'podman';
-/** fixed, as the default network's is in Podman */
-export const DEFAULT_NETWORK_ID = '5e1c1e' + '0'.repeat(57) + '1';
+export { DEFAULT_NETWORK, DEFAULT_NETWORK_ID };
 
 /** A canonical IPv4 CIDR ("10.89.0.0/24", host bits clear): it goes into nft text and `ip` commands. */
 export function canonicalCidr(s: string): boolean {
@@ -38,7 +37,7 @@ const Subnet = z
 
 export const NetworkRecordSchema = z
   .object({
-    name: z.string().regex(NETWORK_NAME),
+    name: z.string().regex(NAME_PATTERN),
     id: z.string().regex(/^[0-9a-f]{64}$/),
     driver: z.literal('bridge'),
     network_interface: z.string().regex(/^selkie\d+$/),
@@ -132,7 +131,7 @@ export class NetworkStore {
 
   get(name: string): NetworkRecord | undefined {
     if (name === DEFAULT_NETWORK) return defaultNetwork();
-    if (!NETWORK_NAME.test(name)) return undefined;
+    if (!NAME_PATTERN.test(name)) return undefined;
     const file = join(this.dir, `${name}.json`);
     let text: string;
     try {

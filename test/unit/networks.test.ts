@@ -9,6 +9,7 @@ import { parseAddHost } from '../../src/engine/run-options';
 import { nftRuleset } from '../../src/network/nft';
 import { attachScript, hostsFiles, starterAlive, storeKey, type IpamFile } from '../../src/network/bridge';
 import { processStartTime } from '../../src/state/process';
+import { resolveNetworkRef } from '../../src/network/ref';
 import { parseNetworkFlags, parseNetworkMode } from '../../src/network/mode';
 import { networkConfig } from '../../src/network/config';
 import { defaultNetwork, NetworkStore, parseNetworkRecord } from '../../src/state/networks';
@@ -310,5 +311,32 @@ describe('stale address allocations', () => {
     expect(starterAlive(e({ pid: process.pid, start: String(Number(start) + 1) }))).toBe(false);
     expect(starterAlive(e({ pid: 2 ** 22 + 1, start }))).toBe(false);
     expect(starterAlive(e())).toBe(false);
+  });
+});
+
+describe('network references', () => {
+  it('one resolver for create and the network commands: name, then ID prefix of any length, unique', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'selkie-netref-'));
+    try {
+      writeFileSync(join(dir, 'one.json'), JSON.stringify({ name: 'one', id: 'abc1' + '0'.repeat(60) }));
+      writeFileSync(join(dir, 'two.json'), JSON.stringify({ name: 'two', id: 'abd2' + '0'.repeat(60) }));
+      writeFileSync(join(dir, 'abd2.json'), JSON.stringify({ name: 'abd2', id: 'f'.repeat(64) }));
+      writeFileSync(join(dir, 'bad.json'), '{');
+      expect(resolveNetworkRef(dir, 'one')).toBe('one');
+      expect(resolveNetworkRef(dir, 'abc')).toBe('one');
+      expect(resolveNetworkRef(dir, 'abc1' + '0'.repeat(60))).toBe('one');
+      // a name wins over an ID prefix
+      expect(resolveNetworkRef(dir, 'abd2')).toBe('abd2');
+      expect(resolveNetworkRef(dir, 'abd')).toBe('two');
+      expect(() => resolveNetworkRef(dir, 'ab')).toThrow(/more than one network matches "ab": use a longer ID/);
+      expect(() => resolveNetworkRef(dir, 'f')).not.toThrow();
+      expect(resolveNetworkRef(dir, '5e1c')).toBe('podman');
+      expect(resolveNetworkRef(dir, 'podman')).toBe('podman');
+      expect(resolveNetworkRef(dir, 'nope')).toBeUndefined();
+      expect(resolveNetworkRef(dir, '../one')).toBeUndefined();
+      expect(resolveNetworkRef(join(dir, 'absent'), 'one')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
