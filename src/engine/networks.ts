@@ -7,6 +7,7 @@ import { attachBridge, deleteBridge, detachBridge } from '../network/bridge';
 import { chooseSubnet, freeBridgeName, IpamError, ipToInt, isHostAddress, parseCidr, readHostRoutes } from '../network/ipam';
 import { NAME_PATTERN, NAME_RULE, validName } from '../state/names';
 import { publishedPorts } from '../network/config';
+import { MAX_NETWORK_NAME } from '../network/ref';
 import { NetworkSetupError } from '../network/setup';
 import type { ContainerRecord } from '../state/containers';
 import { DEFAULT_NETWORK, NetworkExistsError, type NetworkRecord } from '../state/networks';
@@ -47,9 +48,11 @@ export function createNetwork(ctx: EngineContext, opts: CreateNetworkOptions): N
     const all = listNetworks(ctx);
     let name = opts.name;
     if (name === undefined) {
-      for (let i = 0; ; i++) if (!all.some((n) => n.name === `selkie${i}`)) { name = `selkie${i}`; break; }
+      // podman1, podman2, ... as Podman names them
+      for (let i = 1; ; i++) if (!all.some((n) => n.name === `podman${i}`)) { name = `podman${i}`; break; }
     }
-    if (!NAME_PATTERN.test(name) || name.length > 253) throw new EngineError(`network name ${name} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument`);
+    if (!NAME_PATTERN.test(name)) throw new EngineError(`network name ${name} invalid: ${NAME_RULE}: invalid argument`);
+    if (name.length > MAX_NETWORK_NAME) throw new EngineError(`network name ${name.slice(0, 20)}... invalid: names may have ${MAX_NETWORK_NAME} characters at most: invalid argument`);
     const existing = all.find((n) => n.name === name);
     if (existing) {
       if (opts.ignoreExisting) return existing;

@@ -11,6 +11,13 @@ export const DEFAULT_NETWORK = 'podman';
 /** fixed, as the default network's is in Podman */
 export const DEFAULT_NETWORK_ID = '5e1c1e' + '0'.repeat(57) + '1';
 
+/**
+ * Longest network name: NAME.json and its temporary file while written
+ * (NAME.json.PID.N.tmp) must fit in a file name (255 bytes).  Podman sets
+ * no limit of its own that we know of.
+ */
+export const MAX_NETWORK_NAME = 200;
+
 export class AmbiguousNetworkError extends Error {
   constructor(ref: string) {
     super(`more than one network matches "${ref}": use a longer ID`);
@@ -25,7 +32,7 @@ export class AmbiguousNetworkError extends Error {
  */
 export function resolveNetworkRef(dir: string, ref: string): string | undefined {
   if (ref === DEFAULT_NETWORK) return ref;
-  if (!NAME_PATTERN.test(ref)) return undefined;
+  if (!NAME_PATTERN.test(ref) || ref.length > MAX_NETWORK_NAME) return undefined;
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.'));

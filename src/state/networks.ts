@@ -8,7 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cidrText, IpamError, isHostAddress, parseCidr } from '../network/ipam';
-import { DEFAULT_NETWORK, DEFAULT_NETWORK_ID } from '../network/ref';
+import { DEFAULT_NETWORK, DEFAULT_NETWORK_ID, MAX_NETWORK_NAME } from '../network/ref';
 import { NAME_PATTERN } from './names';
 import { z } from '../zod';
 import { writeFileAtomic } from './atomic';
@@ -37,7 +37,7 @@ const Subnet = z
 
 export const NetworkRecordSchema = z
   .object({
-    name: z.string().regex(NAME_PATTERN),
+    name: z.string().regex(NAME_PATTERN).max(MAX_NETWORK_NAME),
     id: z.string().regex(/^[0-9a-f]{64}$/),
     driver: z.literal('bridge'),
     network_interface: z.string().regex(/^selkie\d+$/),
@@ -131,7 +131,7 @@ export class NetworkStore {
 
   get(name: string): NetworkRecord | undefined {
     if (name === DEFAULT_NETWORK) return defaultNetwork();
-    if (!NAME_PATTERN.test(name)) return undefined;
+    if (!NAME_PATTERN.test(name) || name.length > MAX_NETWORK_NAME) return undefined;
     const file = join(this.dir, `${name}.json`);
     let text: string;
     try {

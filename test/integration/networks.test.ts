@@ -49,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   selkie(['rm', '-af']);
-  for (const n of ['neta', 'netb', 'spare', 'out', 'closed', 'gone', 'again']) selkie(['network', 'rm', '-f', n]);
+  for (const n of ['neta', 'netb', 'spare', 'out', 'closed', 'gone', 'again', 'podman1']) selkie(['network', 'rm', '-f', n]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -99,6 +99,17 @@ describe('network commands', () => {
     expect(run.code).toBe(125);
     expect(run.stderr).toContain('network not found');
     expect(selkie(['network', 'rm', 'podman']).code).toBe(125);
+    // unnamed: podman1, podman2, ... as Podman
+    expect(ok(['network', 'create']).trim()).toBe('podman1');
+    ok(['network', 'rm', 'podman1']);
+    // too long for NAME.json: a clear error, not ENAMETOOLONG
+    for (const len of [201, 251, 253]) {
+      const long = selkie(['network', 'create', 'n'.repeat(len)]);
+      expect(long.code).toBe(125);
+      expect(long.stderr).toContain('200 characters at most');
+      expect(long.stderr).not.toContain('ENAMETOOLONG');
+    }
+    expect(selkie(['network', 'inspect', 'n'.repeat(253)]).stderr).toContain('network not found');
   });
 });
 
@@ -123,6 +134,8 @@ describe('name resolution and isolation', () => {
     expect(info.NetworkSettings.IPAddress).toBe(dbIp);
     expect(info.NetworkSettings.Networks.neta).toMatchObject({ IPAddress: dbIp, IPPrefixLen: 24, Aliases: ['database', info.Id.slice(0, 12)] });
     expect(info.NetworkSettings.Networks.neta.MacAddress).toMatch(/^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/);
+    // Podman 4: the network's name, running or stopped
+    expect(info.NetworkSettings.Networks.neta.NetworkID).toBe('neta');
     expect(ok(['ps', '--format', '{{.Names}}'])).toContain('db');
   }, 60_000);
 
@@ -240,6 +253,7 @@ describe('name resolution and isolation', () => {
     ok(['create', '--name', 'idle', '--network', 'netb', IMG, 'true']);
     ok(['network', 'connect', 'neta', 'idle']);
     expect(Object.keys(JSON.parse(ok(['inspect', 'idle', '--format', '{{json .NetworkSettings.Networks}}'])))).toEqual(['netb', 'neta']);
+    expect(ok(['inspect', 'idle', '--format', '{{(index .NetworkSettings.Networks "neta").NetworkID}}']).trim()).toBe('neta');
     ok(['network', 'create', 'spare']);
     expect(ok(['network', 'prune', '-f']).trim()).toBe('spare');
     expect(selkie(['network', 'exists', 'spare']).code).toBe(1);

@@ -335,6 +335,9 @@ describe('network references', () => {
       expect(resolveNetworkRef(dir, 'nope')).toBeUndefined();
       expect(resolveNetworkRef(dir, '../one')).toBeUndefined();
       expect(resolveNetworkRef(join(dir, 'absent'), 'one')).toBeUndefined();
+      // longer than a network name may be: no such network (not ENAMETOOLONG)
+      expect(resolveNetworkRef(dir, 'n'.repeat(253))).toBeUndefined();
+      expect(new NetworkStore(dir).get('n'.repeat(253))).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
