@@ -272,11 +272,11 @@ describe('name resolution and isolation', () => {
 });
 
 describe('outbound', () => {
-  it('reaches a server on the host\'s loopback through pasta (pasta_options --map-gw from containers.conf)', async () => {
+  it('reaches a server on the host\'s loopback through pasta (pasta_options --map-gw from containers.conf); an --internal network reaches its own peers and nothing else', async () => {
     const route = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).find((f) => f[1] === '00000000');
-    if (!route) return; // no default route: pasta has no gateway to map
-    const g = Number.parseInt(route[2], 16);
-    const gw = [g & 255, (g >>> 8) & 255, (g >>> 16) & 255, g >>> 24].join('.');
+    // no default route: pasta has no gateway to map, the host part is left out
+    const g = route ? Number.parseInt(route[2], 16) : undefined;
+    const gw = g === undefined ? undefined : [g & 255, (g >>> 8) & 255, (g >>> 16) & 255, g >>> 24].join('.');
     const server = createServer((_req, res) => res.end('hello-from-host\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
@@ -286,16 +286,23 @@ describe('outbound', () => {
       ok(['network', 'create', 'out']);
       ok(['network', 'create', '--internal', 'closed']);
       // the first container makes the rootless netns: pasta gets containers.conf's options
-      ok(['run', '-d', '--name', 'holder', '--network', 'out', IMG, 'sleep', '300'], { env: { CONTAINERS_CONF: conf } });
-      const r = await selkieAsync(['run', '--rm', '--network', 'out', IMG, 'sh', '-c', `cat /etc/resolv.conf; ${fetchIn(`http://${gw}:${port}/`, 5)}`]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('nameserver 169.254.1.1');
-      expect(r.stdout).toContain('hello-from-host');
-      // an --internal network reaches nothing outside itself
-      const closed = await selkieAsync(['run', '--rm', '--network', 'closed', IMG, 'sh', '-c', `${fetchIn(`http://${gw}:${port}/`, 2)}; echo out=$?`]);
+      ok(['run', '-d', '--name', 'holder', '--network', 'out', IMG, 'sh', '-c', HTTPD('hello-from-out')], { env: { CONTAINERS_CONF: conf } });
+      if (gw) {
+        const r = await selkieAsync(['run', '--rm', '--network', 'out', IMG, 'sh', '-c', `cat /etc/resolv.conf; ${fetchIn(`http://${gw}:${port}/`, 5)}`]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain('nameserver 169.254.1.1');
+        expect(r.stdout).toContain('hello-from-host');
+      }
+      // an --internal network: its own peers answer (the control), nothing outside it does
+      ok(['run', '-d', '--name', 'inside', '--network', 'closed', IMG, 'sh', '-c', HTTPD('hello-inside')]);
+      const outside = [`http://${ipOf('holder', 'out')}/`, ...(gw ? [`http://${gw}:${port}/`] : [])];
+      const closed = await selkieAsync(['run', '--rm', '--network', 'closed', IMG, 'sh', '-c', [`${fetchIn('http://inside/')}; echo peer=$?`, ...outside.map((u) => `${fetchIn(u, 2)}; echo out=$?`)].join('; ')]);
+      expect(closed.stdout).toContain('hello-inside');
+      expect(closed.stdout).toContain('peer=0');
+      expect(closed.stdout).not.toContain('hello-from-out');
       expect(closed.stdout).not.toContain('hello-from-host');
-      expect(closed.stdout).toMatch(/out=[1-9]/);
-      ok(['rm', '-f', 'holder']);
+      expect(closed.stdout.match(/out=[1-9]/g)).toHaveLength(outside.length);
+      ok(['rm', '-f', 'holder', 'inside']);
       expect(rootlessPastas()).toEqual([]);
     } finally {
       server.close();
