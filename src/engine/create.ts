@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { ImageConfig } from '../image/schema';
 import type { ContainerConfig, ContainerRecord } from '../state/containers';
 import { recordContainerEvent } from '../state/events';
-import { NAME_PATTERN, randomName } from '../state/names';
+import { NAME_PATTERN, NAME_RULE, randomName, validName } from '../state/names';
 import { blockCount, lowestFreeBlock, parseUsernsMode, type UsernsMode } from '../userns/mapping';
 import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
@@ -201,7 +201,11 @@ function runtimeFlags(opts: CreateOptions, ic: NonNullable<ImageConfig['config']
 
 export function createContainer(ctx: EngineContext, opts: CreateOptions): ContainerRecord {
   if (opts.name !== undefined && !NAME_PATTERN.test(opts.name)) {
-    throw new EngineError(`container name "${opts.name}" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+    throw new EngineError(`container name "${opts.name}" is invalid: ${NAME_RULE}`);
+  }
+  // it goes into /etc/hosts (and the peers' on user-defined networks)
+  if (opts.hostname && (!validName(opts.hostname) || opts.hostname.length > 253)) {
+    throw new EngineError(`invalid hostname ${JSON.stringify(opts.hostname)}: ${NAME_RULE}: invalid argument`);
   }
   let mode: UsernsMode;
   try {

@@ -283,7 +283,8 @@ function bridgeSettings(rec: ContainerRecord, running: boolean) {
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
       MacAddress: a?.mac ?? '',
-      NetworkID: a?.id ?? n.name,
+      // Podman 4 shows the network's name here, running or not (5.4 changed it to the ID)
+      NetworkID: n.name,
       DriverOpts: null,
       IPAMConfig: null,
       Links: null,

@@ -1,6 +1,7 @@
 // -v/--volume and --mount, parsed into one shape that the container record
 // keeps.  Pure: paths are not resolved here (create does that for binds).
 import type { MountSpec } from '../state/containers';
+import { NAME_PATTERN } from '../state/names';
 import { EngineError } from './errors';
 
 export type { MountSpec };
@@ -20,7 +21,8 @@ export function isHostPath(source: string): boolean {
   return source.startsWith('/') || source.startsWith('.') || source.startsWith('~');
 }
 
-export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Podman's rule for volume names is its rule for every name (libpod NameRegex). */
+export const VOLUME_NAME = NAME_PATTERN;
 
 /** -v [SOURCE:]DEST[:OPTIONS] */
 export function parseVolumeFlag(spec: string): MountSpec {

@@ -1,63 +1,52 @@
 // A container's bridge networks at start and stop.  Kept apart from
-// engine/networks.ts (the records, validated with zod in the extra bundle):
+// engine/networks.ts (the commands) and engine/network-records.ts (the
+// records, validated with zod in the extra bundle, loaded here only at start):
 // stopping, cleaning up and removing containers of every kind come through
 // releaseContainerNetwork, which must stay light.
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { attachBridge, detachBridge, rootlessNetnsPath, type BridgePaths } from '../network/bridge';
-import { startPortForwarding, stopPortForwarding } from '../network/bridge-ports';
+import { attachBridge, detachBridge, rootlessNetnsPath, type AttachOptions, type BridgePaths } from '../network/bridge';
+import { forwardRules, startForwarder, stopForwarder } from '../network/forwarder';
+import { resolveNetworkRef } from '../network/ref';
+import type { NetworkRecord } from '../state/networks';
 import { claimHostPorts, PortSpecError } from '../network/ports';
 import { resolvConf } from '../network/resolv';
-import { needsNetns, NetworkSetupError, PASTA_DNS, teardownNetwork, type NetworkAttachment } from '../network/setup';
+import { hostResolv, needsNetns, NetworkSetupError, PASTA_DNS, teardownNetwork, type NetworkAttachment } from '../network/setup';
 import type { ContainerRecord, NetworkAddress } from '../state/containers';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
+import { isActive } from './liveness';
 
 export function bridgePaths(ctx: EngineContext): BridgePaths {
   return { graphRoot: ctx.paths.graphRoot, runRoot: ctx.paths.runRoot };
 }
 
-/** Whether a container recorded in the address allocations still runs. */
+/** Whether a container recorded in the address allocations still runs: its record says so and its process is alive. */
 export function containerLive(ctx: EngineContext, id: string): boolean {
   const r = ctx.containers.get(id);
-  return !!r && (r.state.status === 'running' || r.state.status === 'stopping');
+  return !!r && (r.state.status === 'running' || r.state.status === 'stopping') && isActive(r);
 }
 
 /**
  * The name of the network a --network value means (name, ID or unique ID
- * prefix), read without validating the records (that is start's job, in the
- * extra bundle): create stays light.  undefined: no such network.
+ * prefix: network/ref.ts, as requireNetwork), read without validating the
+ * records (that is start's job, in the extra bundle): create stays light.
+ * undefined: no such network; an ambiguous ID prefix is an error.
  */
 export function resolveNetworkName(ctx: EngineContext, ref: string): string | undefined {
-  if (ref === 'podman') return ref;
-  const dir = join(ctx.paths.graphRoot, 'networks');
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref)) return undefined;
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  } catch {
-    return undefined;
-  }
-  if (files.includes(`${ref}.json`)) return ref;
-  if (!/^[0-9a-f]{3,64}$/.test(ref)) return undefined;
-  const hits: string[] = [];
-  for (const f of files) {
-    try {
-      const rec = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { id?: unknown; name?: unknown };
-      if (typeof rec.id === 'string' && rec.id.startsWith(ref) && typeof rec.name === 'string') hits.push(rec.name);
-    } catch {
-      /* an invalid record is reported when used */
-    }
-  }
-  return hits.length === 1 ? hits[0] : undefined;
+  return resolveNetworkRef(join(ctx.paths.graphRoot, 'networks'), ref);
 }
 
-function hostResolv(): string {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    return '';
-  }
+/** Options of attachBridge; allNetworks: every record (the nft table covers them all). */
+export function attachOptions(ctx: EngineContext, mode: 'start' | 'connect', allNetworks: () => NetworkRecord[]): AttachOptions {
+  return {
+    mode,
+    allNetworks,
+    isLive: (id) => containerLive(ctx, id),
+    pastaOptions: async () => {
+      const { networkConf } = await import('../config/containers-conf');
+      return (await networkConf(ctx.warn)).pasta_options ?? [];
+    },
+  };
 }
 
 /**
@@ -67,7 +56,7 @@ function hostResolv(): string {
  */
 export async function attachContainerNetworks(ctx: EngineContext, rec: ContainerRecord): Promise<NetworkAttachment & { addresses: NetworkAddress[] }> {
   const runDir = ctx.runDir(rec.id);
-  const { requireNetwork, attachOptions } = await import('./networks');
+  const { requireNetwork, listNetworks } = await import('./network-records');
   const joins = (rec.config.networks ?? []).map((a) => ({ net: requireNetwork(ctx, a.name), aliases: a.aliases ?? [], ip: a.ip }));
   let addresses: NetworkAddress[];
   try {
@@ -75,7 +64,7 @@ export async function attachContainerNetworks(ctx: EngineContext, rec: Container
       bridgePaths(ctx),
       { id: rec.id, name: rec.name, hostname: rec.config.hostname, addHosts: rec.config.addHosts, runDir, netnsFile: join(runDir, 'netns') },
       joins,
-      attachOptions(ctx, 'start'),
+      attachOptions(ctx, 'start', () => listNetworks(ctx)),
     );
   } catch (err) {
     if (err instanceof NetworkSetupError) throw new EngineError(err.message);
@@ -86,7 +75,8 @@ export async function attachContainerNetworks(ctx: EngineContext, rec: Container
     try {
       ports = await claimHostPorts(ports);
       if (!addresses.length) throw new EngineError('cannot publish ports: the container is on no network');
-      await startPortForwarding(runDir, rootlessNetnsPath(bridgePaths(ctx)), ports, addresses[0].ip);
+      // as Podman's rootlessport: to the address on the first network, from the rootless netns
+      await startForwarder(runDir, rootlessNetnsPath(bridgePaths(ctx)), forwardRules(ports, addresses[0].ip));
     } catch (err) {
       if (err instanceof PortSpecError) throw new EngineError(err.message);
       throw err;
@@ -106,7 +96,7 @@ export async function attachContainerNetworks(ctx: EngineContext, rec: Container
 export function releaseContainerNetwork(ctx: EngineContext, rec: Pick<ContainerRecord, 'id' | 'config'>): void {
   const runDir = ctx.runDir(rec.id);
   if (rec.config.network === 'bridge') {
-    stopPortForwarding(runDir);
+    stopForwarder(runDir);
     detachBridge(bridgePaths(ctx), rec.id);
   }
   if (needsNetns(rec.config.network)) teardownNetwork(runDir);

@@ -3,63 +3,23 @@
 // The records are state/networks.ts's; the namespaces and addresses
 // network/bridge.ts's.
 import { join } from 'node:path';
-import { attachBridge, detachBridge, type AttachOptions } from '../network/bridge';
-import { chooseSubnet, freeBridgeName, IpamError, parseCidr, readHostRoutes } from '../network/ipam';
+import { attachBridge, deleteBridge, detachBridge } from '../network/bridge';
+import { chooseSubnet, freeBridgeName, IpamError, ipToInt, isHostAddress, parseCidr, readHostRoutes } from '../network/ipam';
+import { NAME_PATTERN, NAME_RULE, validName } from '../state/names';
+import { publishedPorts } from '../network/config';
+import { MAX_NETWORK_NAME } from '../network/ref';
 import { NetworkSetupError } from '../network/setup';
 import type { ContainerRecord } from '../state/containers';
-import { DEFAULT_NETWORK, NETWORK_NAME, NetworkExistsError, NetworkRecordError, NetworkStore, type NetworkRecord } from '../state/networks';
+import { DEFAULT_NETWORK, NetworkExistsError, type NetworkRecord } from '../state/networks';
 import { randomHex } from '../state/random';
 import type { EngineContext } from './context';
 import { labelTest, namePattern, recordFilter } from './record-filter';
 import { EngineError, InUseError, NotFoundError } from './errors';
 import { isActive } from './liveness';
-import { bridgePaths, containerLive } from './network-attach';
+import { attachOptions, bridgePaths } from './network-attach';
+import { listNetworks, networkStore, notFound, requireNetwork } from './network-records';
 
-const stores = new WeakMap<EngineContext, NetworkStore>();
-
-export function networkStore(ctx: EngineContext): NetworkStore {
-  let s = stores.get(ctx);
-  if (!s) stores.set(ctx, (s = new NetworkStore(ctx.paths.graphRoot)));
-  return s;
-}
-
-function listNetworks(ctx: EngineContext): NetworkRecord[] {
-  return networkStore(ctx).list((err) => ctx.warn(err.message));
-}
-
-export function attachOptions(ctx: EngineContext, mode: 'start' | 'connect'): AttachOptions {
-  return {
-    mode,
-    allNetworks: () => listNetworks(ctx),
-    isLive: (id) => containerLive(ctx, id),
-    pastaOptions: async () => {
-      const { networkConf } = await import('../config/containers-conf');
-      return (await networkConf(ctx.warn)).pasta_options ?? [];
-    },
-  };
-}
-
-export function notFound(ref: string): NotFoundError {
-  return new NotFoundError(`unable to find network with name or ID ${ref}: network not found`, 1);
-}
-
-/** A network by name, full ID or unique ID prefix. */
-export function requireNetwork(ctx: EngineContext, ref: string): NetworkRecord {
-  let byName: NetworkRecord | undefined;
-  try {
-    byName = networkStore(ctx).get(ref);
-  } catch (err) {
-    if (err instanceof NetworkRecordError) throw new EngineError(err.message);
-    throw err;
-  }
-  if (byName) return byName;
-  if (/^[0-9a-f]{1,64}$/.test(ref)) {
-    const matches = listNetworks(ctx).filter((n) => n.id.startsWith(ref));
-    if (matches.length > 1) throw new EngineError(`more than one network matches "${ref}": use a longer ID`);
-    if (matches.length) return matches[0];
-  }
-  throw notFound(ref);
-}
+export { networkStore, notFound, requireNetwork };
 
 /** Containers (of any state) configured to join the network. */
 export function networkUsers(name: string, all: ContainerRecord[]): ContainerRecord[] {
@@ -88,9 +48,11 @@ export function createNetwork(ctx: EngineContext, opts: CreateNetworkOptions): N
     const all = listNetworks(ctx);
     let name = opts.name;
     if (name === undefined) {
-      for (let i = 0; ; i++) if (!all.some((n) => n.name === `selkie${i}`)) { name = `selkie${i}`; break; }
+      // podman1, podman2, ... as Podman names them
+      for (let i = 1; ; i++) if (!all.some((n) => n.name === `podman${i}`)) { name = `podman${i}`; break; }
     }
-    if (!NETWORK_NAME.test(name) || name.length > 253) throw new EngineError(`network name ${name} invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument`);
+    if (!NAME_PATTERN.test(name)) throw new EngineError(`network name ${name} invalid: ${NAME_RULE}: invalid argument`);
+    if (name.length > MAX_NETWORK_NAME) throw new EngineError(`network name ${name.slice(0, 20)}... invalid: names may have ${MAX_NETWORK_NAME} characters at most: invalid argument`);
     const existing = all.find((n) => n.name === name);
     if (existing) {
       if (opts.ignoreExisting) return existing;
@@ -168,6 +130,16 @@ export function listFiltered(ctx: EngineContext, filters: string[]): NetworkReco
   return listNetworks(ctx).filter(keep);
 }
 
+/** A removed network's bridge goes from the rootless netns (its name may be given to the next network). */
+function dropBridge(ctx: EngineContext, net: NetworkRecord): void {
+  try {
+    deleteBridge(bridgePaths(ctx), net.network_interface);
+  } catch (err) {
+    if (err instanceof NetworkSetupError) ctx.warn(err.message);
+    else throw err;
+  }
+}
+
 /** Removes a network; in use: refused (exit 2) unless force, which removes the containers first. */
 export async function removeNetwork(ctx: EngineContext, ref: string, force: boolean): Promise<string> {
   const net = requireNetwork(ctx, ref);
@@ -182,6 +154,7 @@ export async function removeNetwork(ctx: EngineContext, ref: string, force: bool
   networkStore(ctx).locked(() => {
     if (networkUsers(net.name, ctx.containers.list()).length) throw inUse();
     networkStore(ctx).remove(net.name);
+    dropBridge(ctx, net);
   });
   return net.name;
 }
@@ -196,6 +169,7 @@ export function pruneNetworks(ctx: EngineContext, filters: string[]): string[] {
       if (!keep(n) || networkUsers(n.name, all).length) continue;
       networkStore(ctx).remove(n.name);
       removed.push(n.name);
+      dropBridge(ctx, n);
     }
   });
   return removed;
@@ -211,6 +185,16 @@ function running(c: ContainerRecord): boolean {
   return (c.state.status === 'running' || c.state.status === 'stopping') && !!c.state.networks && isActive(c);
 }
 
+/** connect's --alias and --ip, checked before they go into the config (and from there into hosts files and scripts). */
+export function checkConnectOptions(net: NetworkRecord, opts: { aliases?: string[]; ip?: string }): void {
+  for (const a of opts.aliases ?? []) if (!validName(a)) throw new EngineError(`invalid alias ${JSON.stringify(a)}: ${NAME_RULE}: invalid argument`);
+  if (opts.ip !== undefined) {
+    const { subnet, gateway } = net.subnets[0];
+    if (ipToInt(opts.ip) === undefined) throw new EngineError(`invalid IP address ${JSON.stringify(opts.ip)}: use an IPv4 address: invalid argument`);
+    if (!isHostAddress(subnet, opts.ip) || opts.ip === gateway) throw new EngineError(`requested ip address ${opts.ip} is not a host address of subnet ${subnet} of network ${net.name}: invalid argument`);
+  }
+}
+
 /**
  * Joins a container to a network: its config changes (what the next start
  * gets), and a running container gets the interface now.
@@ -220,6 +204,7 @@ export async function connectNetwork(ctx: EngineContext, netRef: string, ctrRef:
   const ctr = requireContainer(ctx, ctrRef);
   if (ctr.config.network !== 'bridge') throw new EngineError(`"${ctr.config.network}" is not supported: invalid network mode: only containers on bridge networks can be connected`);
   if ((ctr.config.networks ?? []).some((n) => n.name === net.name)) throw new EngineError(`container ${ctr.id} is already connected to network "${net.name}": network is already connected`);
+  checkConnectOptions(net, opts);
   const attach = { name: net.name, ...(opts.aliases?.length ? { aliases: opts.aliases } : {}), ...(opts.ip ? { ip: opts.ip } : {}) };
   ctx.containers.update(ctr.id, (r) => {
     r.config.networks = [...(r.config.networks ?? []).filter((n) => n.name !== net.name), attach];
@@ -231,7 +216,7 @@ export async function connectNetwork(ctx: EngineContext, netRef: string, ctrRef:
       bridgePaths(ctx),
       { id: ctr.id, name: ctr.name, hostname: ctr.config.hostname, addHosts: ctr.config.addHosts, runDir, netnsFile: join(runDir, 'netns') },
       [{ net, aliases: opts.aliases ?? [], ip: opts.ip }],
-      attachOptions(ctx, 'connect'),
+      attachOptions(ctx, 'connect', () => listNetworks(ctx)),
     );
     ctx.containers.update(ctr.id, (r) => {
       r.state.networks = addresses;
@@ -252,10 +237,15 @@ export function disconnectNetwork(ctx: EngineContext, netRef: string, ctrRef: st
   if (ctr.config.network !== 'bridge' || !(ctr.config.networks ?? []).some((n) => n.name === net.name)) {
     throw new EngineError(`container ${ctr.id} is not connected to network ${net.name}: network is not connected`);
   }
+  const live = running(ctr);
+  // the port forwarder connects to the address on the first network (fixed at start)
+  if (live && ctr.state.networks?.[0]?.name === net.name && publishedPorts(ctr).length) {
+    throw new EngineError(`cannot disconnect ${ctr.name} from ${net.name} while it runs: its published ports are forwarded to its address on that network (its first); stop the container first`);
+  }
   ctx.containers.update(ctr.id, (r) => {
     r.config.networks = (r.config.networks ?? []).filter((n) => n.name !== net.name);
   });
-  if (!running(ctr)) return;
+  if (!live) return;
   const kept = detachBridge(bridgePaths(ctx), ctr.id, [net.name], true);
   ctx.containers.update(ctr.id, (r) => {
     r.state.networks = kept;

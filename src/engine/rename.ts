@@ -1,13 +1,13 @@
 // rename: a new name for a container, unique among all containers (checked
 // under the store lock, where names are given out).
 import { recordContainerEvent } from '../state/events';
-import { NAME_PATTERN } from '../state/names';
+import { NAME_PATTERN, NAME_RULE } from '../state/names';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
 import { requireContainer } from './remove';
 
 export function renameContainer(ctx: EngineContext, ref: string, name: string): void {
-  if (!NAME_PATTERN.test(name)) throw new EngineError(`container name "${name}" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  if (!NAME_PATTERN.test(name)) throw new EngineError(`container name "${name}" is invalid: ${NAME_RULE}`);
   const rec = requireContainer(ctx, ref);
   ctx.containers.locked(() => {
     const holder = ctx.containers.list().find((c) => c.name === name && c.id !== rec.id);

@@ -3,6 +3,7 @@
 // resource limits.  Pure and unit-tested; errors name the flag as Podman does.
 import type { OciMount } from '../runtime/spec';
 import type { HealthConfig, RestartPolicy } from '../state/containers';
+import { hostsSafe } from '../network/hosts';
 import { EngineError } from './errors';
 import { parseSize } from './log-config';
 import { parseGoDuration as parseGoDurationNs } from '../state/nanotime';
@@ -122,6 +123,7 @@ export function parseAddHost(spec: string): string {
   const colon = spec.indexOf(':');
   if (colon <= 0) throw new EngineError(`invalid --add-host "${spec}": use HOST:IP`);
   const names = spec.slice(0, colon).split(';').filter(Boolean);
+  if (names.some((n) => !hostsSafe(n))) throw new EngineError(`invalid --add-host "${spec}": a host name may not contain spaces or control characters`);
   const ip = spec.slice(colon + 1).replace(/^\[(.*)\]$/, '$1');
   if (!/^[0-9.]+$/.test(ip) && !/^[0-9a-fA-F:]+$/.test(ip) && ip !== 'host-gateway') {
     throw new EngineError(`invalid --add-host "${spec}": "${ip}" is not an IP address`);

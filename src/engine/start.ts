@@ -29,25 +29,26 @@ import { recordExit } from './cleanup';
 import { commandProblem } from './command-check';
 import { recordContainerEvent } from '../state/events';
 import { attachNetwork, NetworkSetupError, type NetworkAttachment } from '../network/setup';
+import { HostsNameError, hostsText } from '../network/hosts';
 import { attachContainerNetworks, releaseContainerNetwork } from './network-attach';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 function hostsFile(rec: ContainerRecord): string {
-  const lines = [
-    '127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4',
-    '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6',
-  ];
+  let hostFile: string | undefined;
   if (rec.config.network === 'host') {
     try {
-      lines.push(readFileSync('/etc/hosts', 'utf8').trimEnd());
+      hostFile = readFileSync('/etc/hosts', 'utf8');
     } catch {
       /* no host file: the defaults do */
     }
   }
-  lines.push(...(rec.config.addHosts ?? []));
-  lines.push(`127.0.1.1\t${rec.config.hostname} ${rec.name}`);
-  return lines.join('\n') + '\n';
+  try {
+    return hostsText({ hostname: rec.config.hostname, name: rec.name, addHosts: rec.config.addHosts, hostFile });
+  } catch (err) {
+    if (err instanceof HostsNameError) throw new EngineError(err.message);
+    throw err;
+  }
 }
 
 /**

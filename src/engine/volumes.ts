@@ -9,6 +9,7 @@ import { VolumeExistsError, type VolumeRecord } from '../state/volumes';
 import type { EngineContext } from './context';
 import { labelTest, namePattern, recordFilter } from './record-filter';
 import { EngineError, InUseError, NotFoundError } from './errors';
+import { NAME_RULE } from '../state/names';
 import { VOLUME_NAME } from './mount-spec';
 
 export interface VolumeInfo extends VolumeRecord {
@@ -31,7 +32,7 @@ export function createVolume(
   locked = false,
 ): VolumeRecord {
   const name = opts.name ?? randomVolumeName();
-  if (!VOLUME_NAME.test(name)) throw new EngineError(`volume name "${name}" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  if (!VOLUME_NAME.test(name)) throw new EngineError(`volume name "${name}" is invalid: ${NAME_RULE}`);
   for (const k of Object.keys(opts.options ?? {})) {
     throw new EngineError(`invalid volume option "${k}" for the local driver: no options are supported yet`);
   }

@@ -17,9 +17,10 @@ import { writeFileAtomic } from '../state/atomic';
 import type { NetworkAddress } from '../state/containers';
 import { withLock, withLockAsync } from '../state/lock';
 import type { NetworkRecord } from '../state/networks';
+import { processStartTime } from '../state/process';
 import { randomHex } from '../state/random';
-import { hostsText, type HostsPeer } from './hosts';
-import { allocateIp, IpamError, randomMac } from './ipam';
+import { HostsNameError, hostsText, type HostsPeer } from './hosts';
+import { allocateIp, IpamError, ipToInt, randomMac } from './ipam';
 import { nftRuleset } from './nft';
 import { NETNS_SYSCTLS, NetworkSetupError, pastaArgs, quietStderr, unmountNetns } from './setup';
 import { stopHelper } from './helper-pid';
@@ -62,6 +63,8 @@ export interface IpamNetwork extends NetworkAddress {
 }
 
 export interface IpamEntry {
+  /** the selkie process that started it (PID, start time): live while that runs, before the record says running */
+  starter?: { pid: number; start: string };
   name: string;
   hostname: string;
   runDir: string;
@@ -71,6 +74,17 @@ export interface IpamEntry {
 
 export interface IpamFile {
   containers: Record<string, IpamEntry>;
+}
+
+function selfStarter(): IpamEntry['starter'] {
+  const start = processStartTime(process.pid);
+  return start ? { pid: process.pid, start } : undefined;
+}
+
+/** Whether the process that is starting this entry's container still runs. */
+export function starterAlive(e: IpamEntry): boolean {
+  const s = e.starter;
+  return !!s && Number.isInteger(s.pid) && s.pid > 0 && typeof s.start === 'string' && processStartTime(s.pid) === s.start;
 }
 
 function readIpam(dir: string): IpamFile {
@@ -103,7 +117,12 @@ export function hostsFiles(ipam: IpamFile, networks?: Set<string>): Map<string, 
         if (on) peers.push({ ip: on.ip, names: [o.name, ...on.aliases, oid.slice(0, 12)] });
       }
     }
-    out.set(e.runDir, hostsText({ hostname: e.hostname, name: e.name, addHosts: e.addHosts, selfIp: e.networks[0].ip, peers }));
+    try {
+      out.set(e.runDir, hostsText({ hostname: e.hostname, name: e.name, addHosts: e.addHosts, selfIp: e.networks[0].ip, peers }));
+    } catch (err) {
+      // an entry whose own names are unsafe gets no file: the others still do
+      if (!(err instanceof HostsNameError)) throw err;
+    }
   }
   return out;
 }
@@ -227,9 +246,33 @@ export interface AttachOptions {
   mode: 'start' | 'connect';
   /** every network record (the nft table covers them all) */
   allNetworks: () => NetworkRecord[];
-  /** whether a container ID recorded in ipam.json still runs (stale entries are dropped) */
+  /**
+   * whether a container ID recorded in ipam.json still runs (its record says
+   * running and its process is alive); an entry whose starter still runs is
+   * kept too.  Stale entries are dropped, their veths deleted.
+   */
   isLive: (id: string) => boolean;
   pastaOptions: () => Promise<string[]>;
+}
+
+const IFACE = /^eth\d{1,4}$/;
+const VETH = /^veth[0-9a-f]{8}$/;
+const BRIDGE = /^selkie\d{1,6}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** Every value attachScript puts into the script, checked again (they come from records and ipam.json). */
+export function checkScriptValues(a: IpamNetwork): void {
+  const ok =
+    IFACE.test(a.iface) &&
+    VETH.test(a.veth) &&
+    BRIDGE.test(a.bridge) &&
+    MAC.test(a.mac) &&
+    Number.isInteger(a.prefixLen) &&
+    a.prefixLen >= 0 &&
+    a.prefixLen <= 32 &&
+    ipToInt(a.ip) !== undefined &&
+    ipToInt(a.gateway) !== undefined;
+  if (!ok) throw new NetworkSetupError(`network ${a.name}: refusing an invalid interface, address or bridge in ${JSON.stringify(a)}`);
 }
 
 /** The shell script that makes the veths (run in the container's netns), and the part run in the rootless netns. */
@@ -241,6 +284,8 @@ export function attachScript(opts: {
   nft?: string;
   maxGid: number;
 }): string {
+  for (const a of opts.adds) checkScriptValues(a);
+  if (opts.defaultRoute !== undefined && ipToInt(opts.defaultRoute) === undefined) throw new NetworkSetupError(`invalid default route ${JSON.stringify(opts.defaultRoute)}`);
   const lines: string[] = [];
   if (opts.mode === 'start') {
     lines.push(NETNS_SYSCTLS, `echo '0 ${opts.maxGid}' > /proc/sys/net/ipv4/ping_group_range || true`, 'ip link set lo up');
@@ -252,8 +297,13 @@ export function attachScript(opts: {
   if (opts.defaultRoute) lines.push(`ip route add default via ${opts.defaultRoute}`);
   const inner: string[] = [];
   for (const a of opts.adds) {
+    // the address is set every time: a bridge left by a removed network of
+    // the same name must not keep that network's address
     inner.push(
-      `ip link show ${a.bridge} >/dev/null 2>&1 || { ip link add ${a.bridge} type bridge && ip addr add ${a.gateway}/${a.prefixLen} dev ${a.bridge} && ip link set ${a.bridge} up; }`,
+      `ip link show ${a.bridge} >/dev/null 2>&1 || ip link add ${a.bridge} type bridge`,
+      `ip addr flush dev ${a.bridge}`,
+      `ip addr add ${a.gateway}/${a.prefixLen} dev ${a.bridge}`,
+      `ip link set ${a.bridge} up`,
       `ip link set ${a.veth} master ${a.bridge} up`,
     );
   }
@@ -274,18 +324,29 @@ export async function attachBridge(paths: BridgePaths, ctr: BridgeContainer, joi
   const rootless = join(dir, 'netns');
   const pastaOptions = joins.length ? await opts.pastaOptions() : [];
   return withLockAsync(lockPath(paths), async () => {
-    if (opts.mode === 'start') closeSync(openSync(ctr.netnsFile, 'w', 0o600));
+    if (opts.mode === 'start') {
+      // a netns of an earlier run still mounted there (it crashed): not stacked on
+      if (isMountPoint(ctr.netnsFile)) unmountNetns(ctr.netnsFile);
+      closeSync(openSync(ctr.netnsFile, 'w', 0o600));
+    }
     if (!joins.length) {
       if (opts.mode === 'start') run('unshare', [`--net=${ctr.netnsFile}`, '/bin/sh', '-euc', `${NETNS_SYSCTLS}; ip link set lo up`], '', 'cannot create a network namespace');
       return [];
     }
     const ipam = readIpam(dir);
-    for (const id of Object.keys(ipam.containers)) {
-      if (id !== ctr.id && !opts.isLive(id)) delete ipam.containers[id];
+    // entries of containers that died unobserved, and (start) this one's own
+    // from a run that was never cleaned up: their addresses are free again
+    const stale: IpamNetwork[] = [];
+    for (const [id, e] of Object.entries(ipam.containers)) {
+      const dead = id === ctr.id ? opts.mode === 'start' : !starterAlive(e) && !opts.isLive(id);
+      if (!dead) continue;
+      stale.push(...e.networks);
+      delete ipam.containers[id];
     }
     const fresh = ensureRootless(paths, pastaOptions);
+    if (!fresh) deleteVeths(rootless, stale);
     const entry: IpamEntry = ipam.containers[ctr.id] ?? { name: ctr.name, hostname: ctr.hostname, runDir: ctr.runDir, addHosts: ctr.addHosts, networks: [] };
-    if (opts.mode === 'start') entry.networks = [];
+    if (opts.mode === 'start') entry.starter = selfStarter();
     const adds: IpamNetwork[] = [];
     try {
       for (const j of joins) {
@@ -354,9 +415,16 @@ export async function attachBridge(paths: BridgePaths, ctr: BridgeContainer, joi
 }
 
 function deleteVeths(rootless: string, list: { veth: string }[]): void {
-  if (!list.length || !existsSync(rootless)) return;
-  const script = list.map((n) => `ip link del ${n.veth} 2>/dev/null || true`).join('\n');
+  const veths = list.map((n) => n.veth).filter((v) => VETH.test(v));
+  if (!veths.length || !existsSync(rootless)) return;
+  const script = veths.map((v) => `ip link del ${v} 2>/dev/null || true`).join('\n');
   spawnSync('nsenter', [`--net=${rootless}`, '/bin/sh'], { input: script, encoding: 'utf8', timeout: 30_000, env: toolEnv() });
+}
+
+/** Sets the default route of a running container's netns (best effort: it may be going away). */
+function defaultRouteVia(netnsFile: string, gateway: string): void {
+  if (ipToInt(gateway) === undefined || !existsSync(netnsFile)) return;
+  spawnSync('nsenter', [`--net=${netnsFile}`, '/bin/sh'], { input: `ip route replace default via ${gateway}\n`, encoding: 'utf8', timeout: 30_000, env: toolEnv() });
 }
 
 /**
@@ -376,7 +444,11 @@ export function detachBridge(paths: BridgePaths, id: string, networks?: string[]
     if (entry) {
       const leaving = entry.networks.filter((n) => !networks || networks.includes(n.name));
       kept = entry.networks.filter((n) => !leaving.includes(n));
-      if (live) deleteVeths(join(dir, 'netns'), leaving);
+      if (live) {
+        deleteVeths(join(dir, 'netns'), leaving);
+        // the default route went with the first network's veth: through the next one now
+        if (kept.length && leaving.includes(entry.networks[0])) defaultRouteVia(join(entry.runDir, 'netns'), kept[0].gateway);
+      }
       if (kept.length) entry.networks = kept;
       else delete ipam.containers[id];
       // its own file too, when it keeps running: it loses the peers of the networks it left
@@ -394,6 +466,16 @@ export function detachBridge(paths: BridgePaths, id: string, networks?: string[]
     if (!Object.values(ipam.containers).some((e) => e.networks.length)) teardownRootless(paths);
     return kept.map(({ name, id: nid, iface, ip, prefixLen, gateway, mac }) => ({ name, id: nid, iface, ip, prefixLen, gateway, mac }));
   });
+}
+
+/**
+ * Deletes a removed network's bridge from the rootless netns, when both
+ * exist.  The caller holds the networks lock.
+ */
+export function deleteBridge(paths: BridgePaths, bridge: string): void {
+  const ns = rootlessNetnsPath(paths);
+  if (!BRIDGE.test(bridge) || !isMountPoint(ns)) return;
+  run('nsenter', [`--net=${ns}`, '/bin/sh', '-eu'], `if ip link show ${bridge} >/dev/null 2>&1; then ip link del ${bridge}; fi\n`, `cannot delete bridge ${bridge}`);
 }
 
 /** Whether the store's rootless netns exists (for tests and `info`). */

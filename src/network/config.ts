@@ -1,6 +1,8 @@
 // The network part of a container's config, from --network, -p, -P,
 // --expose and --dns*: validated at create so that a bad flag fails there.
 import type { ContainerConfig } from '../state/containers';
+import { NAME_RULE, validName } from '../state/names';
+import { ipToInt } from './ipam';
 import { defaultNetworkCmd, NetworkModeError, parseNetworkFlags } from './mode';
 import { duplicateHostPort, mergeMappings, parsePublish, PortSpecError, publishAll, type PortMapping } from './ports';
 
@@ -40,11 +42,11 @@ export function networkConfig(
     const nets = mode.networks!;
     if (flags.ip !== undefined) {
       if (nets.length !== 1) throw new NetworkFlagError('--ip can only be used with a single network');
-      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(flags.ip)) throw new NetworkFlagError(`--ip ${flags.ip}: not an IPv4 address`);
+      if (ipToInt(flags.ip) === undefined) throw new NetworkFlagError(`--ip ${flags.ip}: not an IPv4 address`);
       nets[0].ip = flags.ip;
     }
     for (const alias of flags.networkAlias ?? []) {
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(alias)) throw new NetworkFlagError(`--network-alias ${alias}: not a valid name`);
+      if (!validName(alias)) throw new NetworkFlagError(`--network-alias ${JSON.stringify(alias)}: not a valid name: ${NAME_RULE}`);
       for (const n of nets) if (!(n.aliases ??= []).includes(alias)) n.aliases.push(alias);
     }
   } else {

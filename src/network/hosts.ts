@@ -21,7 +21,31 @@ export interface HostsInput {
   peers?: HostsPeer[];
 }
 
+export class HostsNameError extends Error {}
+
+/**
+ * Whether a name may go into a hosts line: no whitespace, no control
+ * characters, no comment sign (a name with a newline would add lines to
+ * other containers' files).  The names are checked where they are given
+ * (state/names.ts validName); this is the sink's own check.
+ */
+export function hostsSafe(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && !/[\s\p{Cc}\p{Cf}#]/u.test(name);
+}
+
+/**
+ * A container's hosts file.  Its own hostname and name must be safe
+ * (HostsNameError); an unsafe peer name is left out, so that one bad
+ * record cannot break everyone's file.
+ */
 export function hostsText(input: HostsInput): string {
+  for (const n of [input.hostname, input.name]) {
+    if (!hostsSafe(n)) throw new HostsNameError(`invalid name ${JSON.stringify(n)} for /etc/hosts`);
+  }
+  for (const l of input.addHosts ?? []) {
+    if (/[\p{Cc}\p{Cf}]/u.test(l.replace(/\t/g, ' '))) throw new HostsNameError(`invalid --add-host line ${JSON.stringify(l)}`);
+  }
+  if (input.selfIp !== undefined && !/^[0-9.]+$/.test(input.selfIp)) throw new HostsNameError(`invalid address ${JSON.stringify(input.selfIp)}`);
   const lines = [
     '127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4',
     '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6',
@@ -32,7 +56,8 @@ export function hostsText(input: HostsInput): string {
   lines.push(`${input.selfIp ?? '127.0.1.1'}\t${self}`);
   const seen = new Set<string>();
   for (const p of input.peers ?? []) {
-    const names = [...new Set(p.names.filter(Boolean))];
+    if (!/^[0-9.]+$/.test(p.ip)) continue;
+    const names = [...new Set(p.names.filter(hostsSafe))];
     const line = `${p.ip}\t${names.join(' ')}`;
     if (!names.length || seen.has(line)) continue;
     seen.add(line);

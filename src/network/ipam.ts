@@ -94,6 +94,13 @@ export function freeSubnet(used: Cidr[]): Cidr | undefined {
   return undefined;
 }
 
+/** Whether ip (an IPv4 address) is a host address of subnet: inside, not the network or broadcast address. */
+export function isHostAddress(subnet: string | Cidr, ip: string): boolean {
+  const c = typeof subnet === 'string' ? parseCidr(subnet) : subnet;
+  const n = ipToInt(ip);
+  return n !== undefined && contains(c, n) && n !== c.base && n !== last(c);
+}
+
 /**
  * A container's address on a network: the lowest host address that is not
  * the gateway and not in `used`, or `wanted` when it is free and inside.
@@ -110,7 +117,7 @@ export function allocateIp(subnet: string, gateway: string, used: Iterable<strin
   if (wanted !== undefined) {
     const w = ipToInt(wanted);
     if (w === undefined) throw new IpamError(`invalid IP address "${wanted}"`);
-    if (!contains(c, w) || w === c.base || w === last(c)) throw new IpamError(`requested ip address ${wanted} is not in subnet ${subnet}`);
+    if (!isHostAddress(c, wanted)) throw new IpamError(`requested ip address ${wanted} is not in subnet ${subnet}`);
     if (taken.has(w)) throw new IpamError(`requested ip address ${wanted} is already allocated to another container on this network`);
     return wanted;
   }

@@ -4,6 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containersConfFiles } from '../config/containers-conf';
+import { ipToInt } from './ipam';
+import { NAME_RULE, validName } from '../state/names';
 
 export type NetworkKind = 'none' | 'host' | 'pasta' | 'slirp4netns' | 'container' | 'bridge';
 
@@ -26,8 +28,6 @@ export interface NetworkMode {
   networks?: NetworkAttach[];
 }
 
-const NET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /** NAME[:ip=A,alias=B,...] of a bridge network ("bridge" is the default network, podman). */
 function bridgeAttach(name: string, opts: string[], text: string): NetworkAttach {
@@ -36,8 +36,10 @@ function bridgeAttach(name: string, opts: string[], text: string): NetworkAttach
     const eq = o.indexOf('=');
     const k = eq < 0 ? o : o.slice(0, eq);
     const v = eq < 0 ? '' : o.slice(eq + 1);
-    if (k === 'alias' && v) (a.aliases ??= []).push(v);
-    else if (k === 'ip' && IPV4.test(v)) a.ip = v;
+    if (k === 'alias' && validName(v)) {
+      if (!(a.aliases ??= []).includes(v)) a.aliases.push(v);
+    } else if (k === 'ip' && ipToInt(v) !== undefined) a.ip = v;
+    else if (k === 'alias') throw new NetworkModeError(`--network ${text}: invalid alias ${JSON.stringify(v)}: ${NAME_RULE}`);
     else throw new NetworkModeError(`--network ${text}: unknown or invalid option "${o}" (ip=IPV4, alias=NAME)`);
   }
   return a;
@@ -70,7 +72,7 @@ export function parseNetworkMode(text: string, defaultCmd: 'pasta' | 'slirp4netn
     }
     return { kind: 'slirp4netns', options: opts };
   }
-  if (NET_NAME.test(name)) return { kind: 'bridge', options: [], networks: [bridgeAttach(name, opts, text)] };
+  if (validName(name)) return { kind: 'bridge', options: [], networks: [bridgeAttach(name, opts, text)] };
   throw new NetworkModeError(`--network ${text}: unknown network; use pasta[:OPTIONS], slirp4netns[:OPTIONS], none, host, container:NAME, bridge or a network's name`);
 }
 

@@ -5,6 +5,8 @@
 // whole table is replaced in one transaction (`nft -f -`), so applying it
 // again is harmless.  Pure.
 
+import { cidrText, parseCidr } from './ipam';
+
 export const NFT_TABLE = 'selkie';
 /** every bridge selkie makes is named selkieN */
 const BRIDGES = '"selkie*"';
@@ -15,7 +17,21 @@ export interface NftNetwork {
   internal: boolean;
 }
 
+export class NftValueError extends Error {}
+
+/** The subnet and bridge of each network go into the ruleset's text: both are checked here again. */
+function checkNet(n: NftNetwork): void {
+  let canonical = false;
+  try {
+    canonical = cidrText(parseCidr(n.subnet)) === n.subnet;
+  } catch {
+    /* not a CIDR */
+  }
+  if (!canonical || !/^selkie\d{1,6}$/.test(n.bridge)) throw new NftValueError(`refusing network ${JSON.stringify(n)} in the nftables ruleset`);
+}
+
 export function nftRuleset(nets: NftNetwork[]): string {
+  nets.forEach(checkNet);
   const sorted = [...nets].sort((a, b) => a.bridge.localeCompare(b.bridge));
   const forward: string[] = [];
   const post: string[] = [];

@@ -36,7 +36,8 @@ export function needsNetns(kind: NetworkKind): boolean {
   return kind === 'pasta' || kind === 'slirp4netns' || kind === 'bridge';
 }
 
-function hostResolv(): string {
+/** The host's /etc/resolv.conf ('' when there is none). */
+export function hostResolv(): string {
   try {
     return readFileSync('/etc/resolv.conf', 'utf8');
   } catch {

@@ -17,5 +17,14 @@ export function randomName(): string {
   return `${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${NOUNS[randomIndex(NOUNS.length)]}`;
 }
 
-/** Docker's rule for names given with --name. */
+/**
+ * Podman's (and Docker's) rule for the names of containers, volumes and
+ * networks (libpod's NameRegex).  selkie also holds network aliases and
+ * --hostname to it: they are written into other containers' /etc/hosts.
+ */
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+export const NAME_RULE = 'names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*';
+
+export function validName(s: string): boolean {
+  return NAME_PATTERN.test(s);
+}

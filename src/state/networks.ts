@@ -7,20 +7,37 @@
 // The default network `podman` is built in: listed, never stored, never removed.
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { cidrText, IpamError, isHostAddress, parseCidr } from '../network/ipam';
+import { DEFAULT_NETWORK, DEFAULT_NETWORK_ID, MAX_NETWORK_NAME } from '../network/ref';
+import { NAME_PATTERN } from './names';
 import { z } from '../zod';
 import { writeFileAtomic } from './atomic';
 import { withLock } from './lock';
 
-export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-export const DEFAULT_NETWORK = 'podman';
-/** fixed, as the default network's is in Podman */
-export const DEFAULT_NETWORK_ID = '5e1c1e' + '0'.repeat(57) + '1';
+export { DEFAULT_NETWORK, DEFAULT_NETWORK_ID };
 
-const Subnet = z.object({ subnet: z.string(), gateway: z.string() }).strict();
+/** A canonical IPv4 CIDR ("10.89.0.0/24", host bits clear): it goes into nft text and `ip` commands. */
+export function canonicalCidr(s: string): boolean {
+  try {
+    const c = parseCidr(s);
+    return cidrText(c) === s && c.prefix <= 30;
+  } catch (err) {
+    if (err instanceof IpamError) return false;
+    throw err;
+  }
+}
+
+const Subnet = z
+  .object({
+    subnet: z.string().refine(canonicalCidr, 'not a canonical IPv4 subnet (such as 10.89.0.0/24)'),
+    gateway: z.string(),
+  })
+  .strict()
+  .refine((s) => !canonicalCidr(s.subnet) || isHostAddress(s.subnet, s.gateway), { message: 'the gateway is not an IPv4 host address of the subnet', path: ['gateway'] });
 
 export const NetworkRecordSchema = z
   .object({
-    name: z.string().regex(NETWORK_NAME),
+    name: z.string().regex(NAME_PATTERN).max(MAX_NETWORK_NAME),
     id: z.string().regex(/^[0-9a-f]{64}$/),
     driver: z.literal('bridge'),
     network_interface: z.string().regex(/^selkie\d+$/),
@@ -114,7 +131,7 @@ export class NetworkStore {
 
   get(name: string): NetworkRecord | undefined {
     if (name === DEFAULT_NETWORK) return defaultNetwork();
-    if (!NETWORK_NAME.test(name)) return undefined;
+    if (!NAME_PATTERN.test(name) || name.length > MAX_NETWORK_NAME) return undefined;
     const file = join(this.dir, `${name}.json`);
     let text: string;
     try {

@@ -49,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   selkie(['rm', '-af']);
-  for (const n of ['neta', 'netb', 'spare', 'out', 'closed']) selkie(['network', 'rm', '-f', n]);
+  for (const n of ['neta', 'netb', 'spare', 'out', 'closed', 'gone', 'again', 'podman1']) selkie(['network', 'rm', '-f', n]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -99,6 +99,17 @@ describe('network commands', () => {
     expect(run.code).toBe(125);
     expect(run.stderr).toContain('network not found');
     expect(selkie(['network', 'rm', 'podman']).code).toBe(125);
+    // unnamed: podman1, podman2, ... as Podman
+    expect(ok(['network', 'create']).trim()).toBe('podman1');
+    ok(['network', 'rm', 'podman1']);
+    // too long for NAME.json: a clear error, not ENAMETOOLONG
+    for (const len of [201, 251, 253]) {
+      const long = selkie(['network', 'create', 'n'.repeat(len)]);
+      expect(long.code).toBe(125);
+      expect(long.stderr).toContain('200 characters at most');
+      expect(long.stderr).not.toContain('ENAMETOOLONG');
+    }
+    expect(selkie(['network', 'inspect', 'n'.repeat(253)]).stderr).toContain('network not found');
   });
 });
 
@@ -123,6 +134,8 @@ describe('name resolution and isolation', () => {
     expect(info.NetworkSettings.IPAddress).toBe(dbIp);
     expect(info.NetworkSettings.Networks.neta).toMatchObject({ IPAddress: dbIp, IPPrefixLen: 24, Aliases: ['database', info.Id.slice(0, 12)] });
     expect(info.NetworkSettings.Networks.neta.MacAddress).toMatch(/^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/);
+    // Podman 4: the network's name, running or stopped
+    expect(info.NetworkSettings.Networks.neta.NetworkID).toBe('neta');
     expect(ok(['ps', '--format', '{{.Names}}'])).toContain('db');
   }, 60_000);
 
@@ -169,6 +182,29 @@ describe('name resolution and isolation', () => {
     expect(selkie(['network', 'disconnect', 'neta', 'cli']).code).toBe(125);
   }, 60_000);
 
+  it('disconnecting a running container\'s first network: refused while it publishes ports, else the default route moves to the next one', async () => {
+    const port = await freePort();
+    ok(['run', '-d', '--network', 'netb', '--network', 'neta', '--name', 'two', '-p', `127.0.0.1:${port}:80`, IMG, 'sleep', '300']);
+    try {
+      const refused = selkie(['network', 'disconnect', 'netb', 'two']);
+      expect(refused.code).toBe(125);
+      expect(refused.stderr).toContain('published ports are forwarded to its address on that network');
+      expect(Object.keys(JSON.parse(ok(['inspect', 'two', '--format', '{{json .NetworkSettings.Networks}}'])))).toEqual(['netb', 'neta']);
+      // not its first network: allowed
+      ok(['network', 'disconnect', 'neta', 'two']);
+    } finally {
+      ok(['rm', '-f', 'two']);
+    }
+    ok(['run', '-d', '--network', 'netb', '--network', 'neta', '--name', 'two', IMG, 'sleep', '300']);
+    try {
+      ok(['network', 'disconnect', 'netb', 'two']);
+      // eth1 (neta) carries the default route now
+      expect(ok(['exec', 'two', 'cat', '/proc/net/route'])).toMatch(/^eth1\s+00000000\s/m);
+    } finally {
+      ok(['rm', '-f', 'two']);
+    }
+  }, 60_000);
+
   it('concurrent starts on one network get different addresses', async () => {
     const runs = await Promise.all([1, 2, 3, 4].map((i) => selkieAsync(['run', '-d', '--network', 'neta', '--name', `par${i}`, IMG, 'sleep', '300'])));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
@@ -179,10 +215,45 @@ describe('name resolution and isolation', () => {
     ok(['rm', '-f', 'par1', 'par2', 'par3', 'par4']);
   }, 90_000);
 
+  it('a removed network\'s bridge leaves the rootless netns; the next network given its name has its own address', async () => {
+    ok(['network', 'create', '--subnet', '10.124.7.0/24', 'gone']);
+    ok(['run', '--rm', '--network', 'gone', IMG, 'true']);
+    const bridge = JSON.parse(ok(['network', 'inspect', 'gone']))[0].network_interface;
+    ok(['network', 'rm', 'gone']);
+    // the port forwarder lives in the rootless netns: its /proc/PID/net/dev lists the bridges there
+    const port = await freePort();
+    ok(['run', '-d', '--network', 'neta', '--name', 'fwd', '-p', `127.0.0.1:${port}:80`, IMG, 'sleep', '300']);
+    try {
+      const fwd = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('forward') && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`:${port}:`);
+        } catch {
+          return false;
+        }
+      });
+      expect(fwd).toBeDefined();
+      const devs = readFileSync(`/proc/${fwd}/net/dev`, 'utf8');
+      expect(devs).toMatch(/\bselkie\d+:/);
+      expect(devs).not.toContain(`${bridge}:`);
+    } finally {
+      ok(['rm', '-f', 'fwd']);
+    }
+    ok(['network', 'create', '--subnet', '10.124.8.0/24', 'again']);
+    expect(JSON.parse(ok(['network', 'inspect', 'again']))[0].network_interface).toBe(bridge);
+    try {
+      // the gateway answers (a refused connection), as it would not with the old address on the bridge
+      const r = selkie(['run', '--rm', '--network', 'again', IMG, 'sh', '-c', `${fetchIn('http://10.124.8.1:9/')} 2>&1; true`]);
+      expect(r.stdout).toContain('Connection refused');
+    } finally {
+      ok(['network', 'rm', 'again']);
+    }
+  }, 90_000);
+
   it('a stopped container connects by config; rm -f of a network removes its containers; prune keeps what is used', () => {
     ok(['create', '--name', 'idle', '--network', 'netb', IMG, 'true']);
     ok(['network', 'connect', 'neta', 'idle']);
     expect(Object.keys(JSON.parse(ok(['inspect', 'idle', '--format', '{{json .NetworkSettings.Networks}}'])))).toEqual(['netb', 'neta']);
+    expect(ok(['inspect', 'idle', '--format', '{{(index .NetworkSettings.Networks "neta").NetworkID}}']).trim()).toBe('neta');
     ok(['network', 'create', 'spare']);
     expect(ok(['network', 'prune', '-f']).trim()).toBe('spare');
     expect(selkie(['network', 'exists', 'spare']).code).toBe(1);
@@ -201,11 +272,11 @@ describe('name resolution and isolation', () => {
 });
 
 describe('outbound', () => {
-  it('reaches a server on the host\'s loopback through pasta (pasta_options --map-gw from containers.conf)', async () => {
+  it('reaches a server on the host\'s loopback through pasta (pasta_options --map-gw from containers.conf); an --internal network reaches its own peers and nothing else', async () => {
     const route = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).find((f) => f[1] === '00000000');
-    if (!route) return; // no default route: pasta has no gateway to map
-    const g = Number.parseInt(route[2], 16);
-    const gw = [g & 255, (g >>> 8) & 255, (g >>> 16) & 255, g >>> 24].join('.');
+    // no default route: pasta has no gateway to map, the host part is left out
+    const g = route ? Number.parseInt(route[2], 16) : undefined;
+    const gw = g === undefined ? undefined : [g & 255, (g >>> 8) & 255, (g >>> 16) & 255, g >>> 24].join('.');
     const server = createServer((_req, res) => res.end('hello-from-host\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
@@ -215,16 +286,23 @@ describe('outbound', () => {
       ok(['network', 'create', 'out']);
       ok(['network', 'create', '--internal', 'closed']);
       // the first container makes the rootless netns: pasta gets containers.conf's options
-      ok(['run', '-d', '--name', 'holder', '--network', 'out', IMG, 'sleep', '300'], { env: { CONTAINERS_CONF: conf } });
-      const r = await selkieAsync(['run', '--rm', '--network', 'out', IMG, 'sh', '-c', `cat /etc/resolv.conf; ${fetchIn(`http://${gw}:${port}/`, 5)}`]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain('nameserver 169.254.1.1');
-      expect(r.stdout).toContain('hello-from-host');
-      // an --internal network reaches nothing outside itself
-      const closed = await selkieAsync(['run', '--rm', '--network', 'closed', IMG, 'sh', '-c', `${fetchIn(`http://${gw}:${port}/`, 2)}; echo out=$?`]);
+      ok(['run', '-d', '--name', 'holder', '--network', 'out', IMG, 'sh', '-c', HTTPD('hello-from-out')], { env: { CONTAINERS_CONF: conf } });
+      if (gw) {
+        const r = await selkieAsync(['run', '--rm', '--network', 'out', IMG, 'sh', '-c', `cat /etc/resolv.conf; ${fetchIn(`http://${gw}:${port}/`, 5)}`]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain('nameserver 169.254.1.1');
+        expect(r.stdout).toContain('hello-from-host');
+      }
+      // an --internal network: its own peers answer (the control), nothing outside it does
+      ok(['run', '-d', '--name', 'inside', '--network', 'closed', IMG, 'sh', '-c', HTTPD('hello-inside')]);
+      const outside = [`http://${ipOf('holder', 'out')}/`, ...(gw ? [`http://${gw}:${port}/`] : [])];
+      const closed = await selkieAsync(['run', '--rm', '--network', 'closed', IMG, 'sh', '-c', [`${fetchIn('http://inside/')}; echo peer=$?`, ...outside.map((u) => `${fetchIn(u, 2)}; echo out=$?`)].join('; ')]);
+      expect(closed.stdout).toContain('hello-inside');
+      expect(closed.stdout).toContain('peer=0');
+      expect(closed.stdout).not.toContain('hello-from-out');
       expect(closed.stdout).not.toContain('hello-from-host');
-      expect(closed.stdout).toMatch(/out=[1-9]/);
-      ok(['rm', '-f', 'holder']);
+      expect(closed.stdout.match(/out=[1-9]/g)).toHaveLength(outside.length);
+      ok(['rm', '-f', 'holder', 'inside']);
       expect(rootlessPastas()).toEqual([]);
     } finally {
       server.close();

@@ -3,9 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocateIp, chooseSubnet, freeBridgeName, parseCidr, parseProcRoutes, randomMac } from '../../src/network/ipam';
-import { hostsText } from '../../src/network/hosts';
+import { HostsNameError, hostsText } from '../../src/network/hosts';
+import { checkConnectOptions } from '../../src/engine/networks';
+import { parseAddHost } from '../../src/engine/run-options';
 import { nftRuleset } from '../../src/network/nft';
-import { attachScript, hostsFiles, storeKey, type IpamFile } from '../../src/network/bridge';
+import { attachScript, hostsFiles, starterAlive, storeKey, type IpamFile } from '../../src/network/bridge';
+import { processStartTime } from '../../src/state/process';
+import { resolveNetworkRef } from '../../src/network/ref';
 import { parseNetworkFlags, parseNetworkMode } from '../../src/network/mode';
 import { networkConfig } from '../../src/network/config';
 import { defaultNetwork, NetworkStore, parseNetworkRecord } from '../../src/state/networks';
@@ -130,15 +134,16 @@ describe('nft ruleset', () => {
     const s = attachScript({
       mode: 'start',
       rootless: "/run/x/it's/netns",
-      adds: [{ name: 'A', id: 'i', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth01', bridge: 'selkie1', dns: true }],
+      adds: [{ name: 'A', id: 'i', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth0123abcd', bridge: 'selkie1', dns: true }],
       defaultRoute: '10.89.0.1',
       nft: 'table inet selkie\n',
       maxGid: 65536,
     });
     expect(s).toContain("echo '0 65536' > /proc/sys/net/ipv4/ping_group_range");
-    expect(s).toContain("ip link add eth0 address 02:00:00:00:00:01 type veth peer name veth01 netns '/run/x/it'\\''s/netns'\n");
+    expect(s).toContain("ip link add eth0 address 02:00:00:00:00:01 type veth peer name veth0123abcd netns '/run/x/it'\\''s/netns'\n");
     expect(s).toContain('ip route add default via 10.89.0.1\n');
-    expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 [^\n]*ip link add selkie1 type bridge && ip addr add 10\.89\.0\.1\/24 dev selkie1[^\n]*\nip link set veth01 master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
+    // the bridge's address is set whether or not the bridge was there (a removed network's may be)
+    expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 >\/dev\/null 2>&1 \|\| ip link add selkie1 type bridge\nip addr flush dev selkie1\nip addr add 10\.89\.0\.1\/24 dev selkie1\nip link set selkie1 up\nip link set veth0123abcd master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
     const c = attachScript({ mode: 'connect', rootless: '/n', adds: [], maxGid: 0 });
     expect(c).not.toContain('ip_unprivileged_port_start');
   });
@@ -171,6 +176,27 @@ describe('network records', () => {
     expect(() => parseNetworkRecord(JSON.stringify({ ...good, network_interface: 'eth0; rm -rf /' }), 'f')).toThrow(/network_interface/);
     expect(() => parseNetworkRecord(JSON.stringify({ ...good, subnets: [] }), 'f')).toThrow(/subnets/);
     expect(() => parseNetworkRecord(JSON.stringify({ ...good, extra: 1 }), 'f')).toThrow();
+  });
+  it('refuses hostile subnets and gateways (they reach `ip` scripts and nft text)', () => {
+    const sn = (subnet: string, gateway: string) => JSON.stringify({ ...good, subnets: [{ subnet, gateway }] });
+    for (const subnet of ['10.89.0.0/24; reboot', '10.89.0.0/24\nx', '10.89.0.5/24', '010.89.0.0/24', '10.89.0.0/33', '10.89.0.0/31', 'fd00::/64', ' 10.89.0.0/24', '10.89.0.0/24 ']) {
+      expect(() => parseNetworkRecord(sn(subnet, '10.89.0.1'), 'f'), subnet).toThrow(/subnets\.0\.subnet/);
+    }
+    for (const gateway of ['10.89.0.1 dev lo; reboot', '10.89.0.1\n', '10.89.1.1', '10.89.0.0', '10.89.0.255', '10.89.0.01', '', 'x']) {
+      expect(() => parseNetworkRecord(sn('10.89.0.0/24', gateway), 'f'), gateway).toThrow(/subnets\.0\.gateway/);
+    }
+    expect(parseNetworkRecord(sn('192.168.7.0/30', '192.168.7.2'), 'f').subnets[0].gateway).toBe('192.168.7.2');
+  });
+  it('the script and ruleset builders check what they interpolate again', () => {
+    const a = { name: 'A', id: 'A', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth0123abcd', bridge: 'selkie1', dns: true };
+    const script = (x: Partial<typeof a>, route?: string) => attachScript({ mode: 'start', rootless: '/r/netns', adds: [{ ...a, ...x }], defaultRoute: route, maxGid: 0 });
+    expect(script({})).toContain('ip addr add 10.89.0.1/24 dev selkie1');
+    for (const bad of [{ gateway: '10.89.0.1/0 dev lo; reboot #' }, { ip: '$(reboot)' }, { bridge: 'selkie1; reboot' }, { veth: 'veth1 x' }, { iface: 'eth0\n' }, { mac: 'x' }, { prefixLen: NaN }]) {
+      expect(() => script(bad as never), JSON.stringify(bad)).toThrow(/refusing/);
+    }
+    expect(() => script({}, '1.1.1.1; reboot')).toThrow(/default route/);
+    expect(() => nftRuleset([{ bridge: 'selkie1', subnet: '10.89.0.0/24 counter accept', internal: false }])).toThrow(/refusing/);
+    expect(() => nftRuleset([{ bridge: 'selkie1"', subnet: '10.89.0.0/24', internal: false }])).toThrow(/refusing/);
   });
   it('the store: default network built in, names checked, a record under another name refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'selkie-net-'));
@@ -226,5 +252,94 @@ describe('containers.conf [network]', () => {
       default_rootless_network_cmd: 'pasta',
     });
     await expect(parseNetworkConf('[network\n')).rejects.toThrow();
+  });
+});
+
+describe('hostile names (newlines into other containers\' /etc/hosts)', () => {
+  const hostile = ['x\n6.6.6.6 evil', 'x y', 'x\ty', 'x\r', '\u0085x', 'x#y', '', '-x', 'x\u2028y'];
+  it('--network NAME:alias= and --network-alias are checked with the one name rule', () => {
+    for (const h of hostile) {
+      expect(() => parseNetworkFlags([`app:alias=${h}`], 'pasta'), JSON.stringify(h)).toThrow();
+      expect(() => networkConfig({ network: 'app', networkAlias: [h] }, {}), JSON.stringify(h)).toThrow(/not a valid name/);
+    }
+    expect(() => parseNetworkFlags(['app:ip=10.89.0.300'], 'pasta')).toThrow(/invalid option/);
+    expect(() => networkConfig({ network: 'app', ip: '999.1.1.1' }, {})).toThrow(/not an IPv4/);
+  });
+  it('network connect --alias and --ip are checked before the config changes', () => {
+    const net = { ...defaultNetwork(), subnets: [{ subnet: '10.89.4.0/24', gateway: '10.89.4.1' }] };
+    for (const h of hostile) expect(() => checkConnectOptions(net, { aliases: ['ok', h] }), JSON.stringify(h)).toThrow(/invalid alias/);
+    for (const ip of ['10.89.5.2', '10.89.4.0', '10.89.4.255', '10.89.4.1', '10.89.4.2\nx', '10.89.4.2; reboot', 'fd00::1']) {
+      expect(() => checkConnectOptions(net, { ip }), ip).toThrow(/IP address|not a host address/);
+    }
+    expect(() => checkConnectOptions(net, { aliases: ['db', 'db.local_1'], ip: '10.89.4.9' })).not.toThrow();
+  });
+  it('the hosts file refuses unsafe names itself: its own are an error, a peer\'s are left out', () => {
+    for (const h of hostile.filter((x) => x !== '-x')) {
+      expect(() => hostsText({ hostname: h, name: 'web' }), JSON.stringify(h)).toThrow(HostsNameError);
+      expect(() => hostsText({ hostname: 'web', name: h }), JSON.stringify(h)).toThrow(HostsNameError);
+    }
+    expect(() => hostsText({ hostname: 'a', name: 'a', addHosts: ['1.2.3.4\tx\n5.6.7.8 y'] })).toThrow(HostsNameError);
+    const text = hostsText({ hostname: 'a', name: 'a', peers: [{ ip: '10.89.0.2', names: ['db', 'x\n6.6.6.6 evil', 'y z'] }, { ip: '10.89.0.3\n6.6.6.6', names: ['q'] }] });
+    expect(text).toContain('10.89.0.2\tdb\n');
+    expect(text).not.toContain('evil');
+    expect(text).not.toContain('6.6.6.6');
+    // one record with an unsafe own name does not stop the others' files
+    const n = (ip: string, aliases: string[] = []) => ({ name: 'A', id: 'A', iface: 'eth0', ip, prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases, veth: 'vethx', bridge: 'selkie1', dns: true });
+    const ipam: IpamFile = {
+      containers: {
+        ['a'.repeat(64)]: { name: 'a', hostname: 'x\n1.1.1.1 evil', runDir: '/r/a', networks: [n('10.89.0.2', ['ok', 'bad\nalias'])] },
+        ['b'.repeat(64)]: { name: 'b', hostname: 'hb', runDir: '/r/b', networks: [n('10.89.0.3')] },
+      },
+    };
+    const files = hostsFiles(ipam);
+    expect(files.has('/r/a')).toBe(false);
+    expect(files.get('/r/b')).toContain('10.89.0.2\ta ok aaaaaaaaaaaa\n');
+    expect(files.get('/r/b')).not.toContain('alias');
+  });
+  it('--hostname and --add-host names are checked at create', () => {
+    expect(() => parseAddHost('a\nb:1.2.3.4')).toThrow(/spaces or control/);
+    expect(() => parseAddHost('a b:1.2.3.4')).toThrow(/spaces or control/);
+    expect(parseAddHost('a;b:1.2.3.4')).toBe('1.2.3.4\ta b');
+  });
+});
+
+describe('stale address allocations', () => {
+  it('an entry is held by its starter only while that process (same start time) runs', () => {
+    const e = (starter?: { pid: number; start: string }) => ({ name: 'a', hostname: 'a', runDir: '/r', networks: [], starter });
+    const start = processStartTime(process.pid)!;
+    expect(starterAlive(e({ pid: process.pid, start }))).toBe(true);
+    expect(starterAlive(e({ pid: process.pid, start: String(Number(start) + 1) }))).toBe(false);
+    expect(starterAlive(e({ pid: 2 ** 22 + 1, start }))).toBe(false);
+    expect(starterAlive(e())).toBe(false);
+  });
+});
+
+describe('network references', () => {
+  it('one resolver for create and the network commands: name, then ID prefix of any length, unique', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'selkie-netref-'));
+    try {
+      writeFileSync(join(dir, 'one.json'), JSON.stringify({ name: 'one', id: 'abc1' + '0'.repeat(60) }));
+      writeFileSync(join(dir, 'two.json'), JSON.stringify({ name: 'two', id: 'abd2' + '0'.repeat(60) }));
+      writeFileSync(join(dir, 'abd2.json'), JSON.stringify({ name: 'abd2', id: 'f'.repeat(64) }));
+      writeFileSync(join(dir, 'bad.json'), '{');
+      expect(resolveNetworkRef(dir, 'one')).toBe('one');
+      expect(resolveNetworkRef(dir, 'abc')).toBe('one');
+      expect(resolveNetworkRef(dir, 'abc1' + '0'.repeat(60))).toBe('one');
+      // a name wins over an ID prefix
+      expect(resolveNetworkRef(dir, 'abd2')).toBe('abd2');
+      expect(resolveNetworkRef(dir, 'abd')).toBe('two');
+      expect(() => resolveNetworkRef(dir, 'ab')).toThrow(/more than one network matches "ab": use a longer ID/);
+      expect(() => resolveNetworkRef(dir, 'f')).not.toThrow();
+      expect(resolveNetworkRef(dir, '5e1c')).toBe('podman');
+      expect(resolveNetworkRef(dir, 'podman')).toBe('podman');
+      expect(resolveNetworkRef(dir, 'nope')).toBeUndefined();
+      expect(resolveNetworkRef(dir, '../one')).toBeUndefined();
+      expect(resolveNetworkRef(join(dir, 'absent'), 'one')).toBeUndefined();
+      // longer than a network name may be: no such network (not ENAMETOOLONG)
+      expect(resolveNetworkRef(dir, 'n'.repeat(253))).toBeUndefined();
+      expect(new NetworkStore(dir).get('n'.repeat(253))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
