@@ -297,12 +297,13 @@ export function attachScript(opts: {
   if (opts.defaultRoute) lines.push(`ip route add default via ${opts.defaultRoute}`);
   const inner: string[] = [];
   for (const a of opts.adds) {
-    // the address is set every time: a bridge left by a removed network of
-    // the same name must not keep that network's address
+    // A bridge left by a removed network of the same name must not keep that
+    // network's address; one that has the right address keeps it untouched
+    // (a flush would cut off the others on the network for a moment).
+    const want = `${a.gateway}/${a.prefixLen}`;
     inner.push(
       `ip link show ${a.bridge} >/dev/null 2>&1 || ip link add ${a.bridge} type bridge`,
-      `ip addr flush dev ${a.bridge}`,
-      `ip addr add ${a.gateway}/${a.prefixLen} dev ${a.bridge}`,
+      `if [ "$(ip -4 -o addr show dev ${a.bridge} | awk '{print $4}')" != "${want}" ]; then ip addr flush dev ${a.bridge}; ip addr add ${want} dev ${a.bridge}; fi`,
       `ip link set ${a.bridge} up`,
       `ip link set ${a.veth} master ${a.bridge} up`,
     );

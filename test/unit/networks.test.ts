@@ -143,7 +143,7 @@ describe('nft ruleset', () => {
     expect(s).toContain("ip link add eth0 address 02:00:00:00:00:01 type veth peer name veth0123abcd netns '/run/x/it'\\''s/netns'\n");
     expect(s).toContain('ip route add default via 10.89.0.1\n');
     // the bridge's address is set whether or not the bridge was there (a removed network's may be)
-    expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 >\/dev\/null 2>&1 \|\| ip link add selkie1 type bridge\nip addr flush dev selkie1\nip addr add 10\.89\.0\.1\/24 dev selkie1\nip link set selkie1 up\nip link set veth0123abcd master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
+    expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 >\/dev\/null 2>&1 \|\| ip link add selkie1 type bridge\nif \[ "\$\(ip -4 -o addr show dev selkie1 \| awk '\{print \$4\}'\)" != "10\.89\.0\.1\/24" \]; then ip addr flush dev selkie1; ip addr add 10\.89\.0\.1\/24 dev selkie1; fi\nip link set selkie1 up\nip link set veth0123abcd master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
     const c = attachScript({ mode: 'connect', rootless: '/n', adds: [], maxGid: 0 });
     expect(c).not.toContain('ip_unprivileged_port_start');
   });
