@@ -70,7 +70,8 @@ export function removeTree(path: string): void {
  * there is nothing to stop and nobody else to tell it is going.
  */
 export async function removeContainer(ctx: EngineContext, ref: string, force: boolean, opts: { exited?: boolean; volumes?: boolean } = {}): Promise<ContainerRecord> {
-  const rec = requireContainer(ctx, ref);
+  // run --rm passes the ID it just ran: read that record, not all of them.
+  const rec = (opts.exited && ctx.containers.get(ref)) || requireContainer(ctx, ref);
   const runDir = ctx.runDir(rec.id);
   const dir = ctx.containers.containerDir(rec.id);
   if (opts.exited) {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { native } from '../native/index';
 import { constants as osConstants } from 'node:os';
-import { closeSync, existsSync, openSync, read, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, read, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic';
 import { join } from 'node:path';
 import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
@@ -363,7 +363,11 @@ export async function startAttached(ctx: EngineContext, id: string, opts: { remo
 
   const runDir = ctx.runDir(id);
   const log = join(runDir, 'crun.log');
-  rmSync(log, { force: true });
+  try {
+    unlinkSync(log); // (rmSync would load its rimraf module for this)
+  } catch {
+    /* none yet */
+  }
   const child = startRuntime(runArgs(ctx.runtimeRoot, prepared.bundle, id, join(runDir, 'pidfile'), log), rec.config.interactive);
   for (const s of FORWARDED) process.on(s, child.kill);
 

@@ -134,12 +134,17 @@ export function rotateEvents(runRoot: string, maxSize = EVENTS_MAX_SIZE): void {
 export type EventsRoot = string | { paths: { runRoot: string } };
 
 /** Appends an event (time: now).  Never throws. */
+const ensured = new Set<string>();
+
 export function recordEvent(where: EventsRoot, ev: EventInput, opts: { maxSize?: number } = {}): void {
   try {
     const runRoot = typeof where === 'string' ? where : where.paths.runRoot;
     const line = lineFor({ ...ev, time: nowNs() });
     if (!line) return;
-    mkdirSync(join(runRoot, 'events'), { recursive: true, mode: 0o700 });
+    if (!ensured.has(runRoot)) {
+      mkdirSync(join(runRoot, 'events'), { recursive: true, mode: 0o700 });
+      ensured.add(runRoot); // once per process: run --rm writes four events
+    }
     const size = withLock(lockPath(runRoot), () => appendLine(eventsLogPath(runRoot), line), false);
     if (size > (opts.maxSize ?? EVENTS_MAX_SIZE)) rotateEvents(runRoot, opts.maxSize);
   } catch {
