@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,6 +168,7 @@ static int run_node_as_child(void) {
   sa.sa_handler = on_child;
   sigaction(SIGCHLD, &sa, NULL);
 
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(pfd[0]);
@@ -175,6 +177,10 @@ static int run_node_as_child(void) {
     return -1;
   }
   if (pid == 0) {
+    /* Killed with us: a caller that kills selkie (SIGKILL cannot be passed
+     * on) must not leave the command running behind it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent) _exit(137);
     close(pfd[0]);
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, &orig, NULL);

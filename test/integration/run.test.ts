@@ -1,6 +1,6 @@
 // `selkie run` end to end, as an unprivileged user: real user namespaces, real
 // mounts, real crun.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -222,6 +222,21 @@ describe('exit codes', () => {
     expect(r.stdout).toBe('got TERM\n');
     expect(r.code).toBe(7);
     ok(['rm', 'sig']);
+  });
+});
+
+describe('the selkie process', () => {
+  it('is the one a caller waits for and kills: SIGKILL to it ends the command too (bin/selkie runs Node as its child)', async () => {
+    selkie(['rm', '-f', 'killed']);
+    const p = selkieAsync(['run', '--name', 'killed', IMG, 'sleep', '100']);
+    await waitFor(() => pidOf('killed') > 0);
+    const node = () => spawnSync('pgrep', ['-f', 'selkie.js run --name killed'], { encoding: 'utf8' }).stdout.trim();
+    const launcher = Number(execFileSync('pgrep', ['-n', '-f', '^[^ ]*/bin/selkie run --name killed'], { encoding: 'utf8' }).trim());
+    expect(node()).not.toBe('');
+    process.kill(launcher, 'SIGKILL');
+    expect((await p).code).toBe(137);
+    await waitFor(() => node() === '');
+    ok(['rm', '-f', 'killed']);
   });
 });
 
