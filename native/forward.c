@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
+
 #define BUF_SIZE (64 * 1024) /* per direction of a TCP connection */
 #define MAX_FDS 4096         /* sockets of connections and flows, listeners aside */
 #define MAX_FLOWS 1024
@@ -512,15 +514,7 @@ int cmd_forward(int argc, char **argv) {
 
   if (write((int)ready_fd, "1", 1) != 1) fwd_fail("cannot write to READY_FD", NULL);
   close((int)ready_fd);
-  /* Nothing of the caller's stays open: stdio goes to /dev/null. */
-  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull >= 0) {
-    dup2(devnull, 0);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    if (devnull > 2) close(devnull);
-  }
-  if (chdir("/") < 0) { /* harmless */ }
+  detach_stdio();
 
   struct epoll_event ev[64];
   time_t last_sweep = now();

@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
+
 static void die(const char *what) {
   fprintf(stderr, "selkie-helper: %s: %s\n", what, strerror(errno));
   _exit(125);
@@ -157,14 +159,7 @@ static int cmd_pause(int argc, char **argv) {
     close(ready[1]);
     close(go[0]);
     if (setsid() < 0) { /* already a leader: fine */ }
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      dup2(devnull, 0);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      if (devnull > 2) close(devnull);
-    }
-    if (chdir("/") < 0) { /* harmless */ }
+    detach_stdio();
     prctl(PR_SET_NAME, "selkie-pause", 0, 0, 0);
     /* The pause process only holds the namespaces; no signal but SIGKILL ends it. */
     for (int s = 1; s < NSIG; s++)
@@ -261,7 +256,6 @@ static int cmd_every(int argc, char **argv) {
 }
 
 /* native/forward.c */
-int cmd_forward(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc < 2) fail("usage: selkie-helper pause|every|forward ...");

@@ -13,6 +13,7 @@ import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopForwarder, type ForwardRule } from '../../src/network/forwarder';
 import { ROOT, tempDir } from './helpers';
+import { udpRoundTrip } from './net-helpers';
 
 const HELPER = join(ROOT, 'build', 'Release', 'selkie-helper');
 const DRIVER = join(ROOT, 'build', 'forwarder-itest-driver.cjs');
@@ -96,28 +97,6 @@ function exchange(port: number, data: Buffer): Promise<Buffer> {
   });
 }
 
-function udpRoundTrip(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    let tries = 0;
-    let timer: NodeJS.Timeout;
-    const send = () => {
-      if (tries++ > 20) {
-        s.close();
-        reject(new Error('no UDP reply'));
-        return;
-      }
-      s.send(text, port, '127.0.0.1');
-      timer = setTimeout(send, 200);
-    };
-    s.on('message', (m) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(String(m));
-    });
-    send();
-  });
-}
 
 /** Whether PID ended (a zombie counts: its parent, init by now, reaps it when it will). */
 async function gone(pid: number): Promise<boolean> {
