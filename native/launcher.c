@@ -16,15 +16,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef SELKIE_NODE
@@ -107,115 +103,6 @@ static long join_session(void) {
   return pid;
 }
 
-/*
- * Node runs as our child, and we leave as soon as it reports its exit code.
- * After Node's last write the kernel still tears down its threads and ~50 MB
- * of mappings (~4 ms here, see docs/NOTES.md),
- * and a parent waiting for Node would wait for that too.  Node closes its
- * stdio, writes the code to SELKIE_EXIT_FD and exits (src/cli/exit.ts); the
- * teardown finishes behind us.  When Node ends any other way (a crash, a
- * signal, exec of another program such as exec's helper), its wait status
- * becomes ours, a death by a signal included.
- */
-static volatile pid_t child_pid;
-static volatile sig_atomic_t child_changed;
-
-/* Signals sent to us by a program (kill(2): a script, a timeout, systemd) go
- * on to Node.  A terminal's signals reach Node directly (same process
- * group), so those are not sent twice. */
-static void forward(int sig, siginfo_t *info, void *ctx) {
-  (void)ctx;
-  if (info->si_code <= 0 && child_pid > 0) kill(child_pid, sig);
-}
-
-static void on_child(int sig) {
-  (void)sig;
-  child_changed = 1;
-}
-
-static void exit_like(int status) {
-  if (WIFSIGNALED(status)) {
-    int sig = WTERMSIG(status);
-    signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    raise(sig);
-    _exit(128 + sig);
-  }
-  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
-}
-
-/* Returns only in the child, which goes on to exec Node; -1 if no child could be made. */
-static int run_node_as_child(void) {
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) < 0) return -1;
-  /* A low descriptor: Node marks inherited ones close-on-exec at start-up,
-   * so that crun and conmon never hold it open. */
-  int wfd = fcntl(pfd[1], F_DUPFD, 3);
-  close(pfd[1]);
-  if (wfd < 0) {
-    close(pfd[0]);
-    return -1;
-  }
-  sigset_t chld, orig;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, &orig);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_child;
-  sigaction(SIGCHLD, &sa, NULL);
-
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pfd[0]);
-    close(wfd);
-    sigprocmask(SIG_SETMASK, &orig, NULL);
-    return -1;
-  }
-  if (pid == 0) {
-    /* Killed with us: a caller that kills selkie (SIGKILL cannot be passed
-     * on) must not leave the command running behind it. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() != parent) _exit(137);
-    close(pfd[0]);
-    signal(SIGCHLD, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &orig, NULL);
-    char num[16];
-    snprintf(num, sizeof num, "%d", wfd);
-    setenv("SELKIE_EXIT_FD", num, 1);
-    return 0;
-  }
-  close(wfd);
-  child_pid = pid;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = forward;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
-  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaction(forwarded[i], &sa, NULL);
-
-  int pipe_open = 1;
-  for (;;) {
-    int status;
-    if (child_changed || !pipe_open) {
-      child_changed = 0;
-      pid_t r = waitpid(pid, &status, pipe_open ? WNOHANG : 0);
-      if (r == pid) exit_like(status);
-      if (r < 0 && errno != EINTR) _exit(125);
-    }
-    if (!pipe_open) continue;
-    struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-    if (ppoll(&p, 1, NULL, &orig) < 0) continue; /* EINTR: SIGCHLD or a forwarded signal */
-    unsigned char code;
-    ssize_t n = read(pfd[0], &code, 1);
-    if (n == 1) _exit(code);
-    if (n == 0) pipe_open = 0; /* Node is gone or became another program: wait for it */
-  }
-}
-
 int main(int argc, char **argv) {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -261,9 +148,6 @@ int main(int argc, char **argv) {
       setenv("SELKIE_SESSION", idbuf, 1);
     }
   }
-
-  unsetenv("SELKIE_EXIT_FD");
-  if (!getenv("SELKIE_NO_EXIT_FD")) run_node_as_child(); /* on failure: exec Node ourselves, as ever */
 
   const char *node = getenv("SELKIE_NODE");
   if (!node || !*node) node = SELKIE_NODE;

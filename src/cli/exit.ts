@@ -1,15 +1,10 @@
 // How a command ends.  Our own output is written synchronously on Linux
 // (files, pipes, TTYs), so once nothing is queued there is nothing to wait
-// for: not the event loop winding down, nor Node's teardown (~10 ms), nor
-// the kernel's teardown of this process (~4 ms).
-//  - bin/selkie runs Node as its child and leaves as soon as Node reports
-//    its exit code (src/launcher.ts), so the caller does not wait for the
-//    kernel;
-//  - with the addon loaded anyway (every command that touched storage), Node
-//    leaves with _exit.
+// for: not the event loop winding down, nor Node's teardown (~10 ms).  With
+// the addon loaded anyway (every command that touched storage), Node leaves
+// with _exit.
 import { native, nativeLoaded } from '../native/index';
 import { warmCodeCache } from '../code-cache';
-import { reportExitCode } from '../launcher';
 
 /**
  * Whether output may still be waiting in process.stdout or stderr.  A stream
@@ -25,9 +20,6 @@ export function exitWith(code: number): never {
   if (code === 0) warmCodeCache();
   // Not with flags such as --cpu-prof, whose output is written at teardown.
   const plain = process.execArgv.length === 0 && !process.env.SELKIE_WRITE_CODE_CACHE;
-  if (!outputQueued()) {
-    if (plain) reportExitCode(code);
-    if (plain && nativeLoaded()) native().exit(code);
-  }
+  if (plain && nativeLoaded() && !outputQueued()) native().exit(code);
   process.exit(code);
 }
