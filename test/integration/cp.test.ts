@@ -161,7 +161,8 @@ describe('cp between the host and a container', () => {
     const child = spawn(SELKIE, ['run', '--name', 'cp-live', IMG, 'sh', '-c', 'echo mine > /made; i=0; while [ ! -f /tmp/f ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; cat /tmp/f'], { env: process.env });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // 'close', not 'exit': the output may still be on its way when the process has exited.
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     await waitFor(() => selkie(['inspect', '-f', '{{.State.Status}}', 'cp-live']).stdout.trim() === 'running');
     await waitFor(() => selkie(['cp', 'cp-live:/made', join(src, 'made')]).code === 0);
     expect(readFileSync(join(src, 'made'), 'utf8')).toBe('mine\n');
