@@ -38,7 +38,9 @@ static int read_small(const char *path, char *buf, size_t len) {
 }
 
 /* Field 22 of /proc/PID/stat: the start time, which tells a live pause process
- * from an unrelated process that reused its PID. */
+ * from an unrelated process that reused its PID.  A dead one (a zombie, or
+ * exiting: field 3) is no session to join, though its start time still
+ * matches until it is reaped. */
 static int proc_starttime(long pid, unsigned long long *out) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%ld/stat", pid);
@@ -46,6 +48,7 @@ static int proc_starttime(long pid, unsigned long long *out) {
   char *p = strrchr(buf, ')');
   if (!p) return -1;
   p++;
+  if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X' || p[1] == 'x')) return -1;
   for (int field = 3; field < 22; field++) {
     p = strchr(p + 1, ' ');
     if (!p) return -1;
