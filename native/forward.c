@@ -48,7 +48,8 @@
 
 #include "helper.h"
 
-#define BUF_SIZE (64 * 1024) /* per direction of a TCP connection */
+#define BUF_SIZE (256 * 1024) /* pipe capacity asked for, per direction of a TCP connection */
+#define PAIR_FDS 6             /* two sockets and a pipe per direction */
 #define MAX_FDS 4096         /* sockets of connections and flows, listeners aside */
 #define MAX_FLOWS 1024
 #define FLOW_IDLE 60   /* seconds */
@@ -77,9 +78,11 @@ struct listener {
   const char *rule;
 };
 
+/* A direction's data in flight: a pipe that splice(2) moves it through
+ * without copying it to user space. */
 struct buf {
-  char *data;
-  size_t off, len;
+  int rd, wr;
+  size_t len, cap; /* bytes in the pipe, and what it holds */
 };
 
 /* A TCP connection: direction 0 is client -> target, 1 is target -> client. */
@@ -225,21 +228,19 @@ static void close_pair(struct pair *p) {
   p->dead = 1;
   close(p->c.fd);
   if (p->t.fd >= 0) close(p->t.fd);
-  nopen -= 2;
+  for (int d = 0; d < 2; d++) {
+    close(p->b[d].rd);
+    close(p->b[d].wr);
+  }
+  nopen -= PAIR_FDS;
   p->next_dead = dead_pairs; /* freed after this round of events */
   dead_pairs = p;
 }
 
-/* Reads from FD into B; 1: something happened, 0: nothing to do now, -1: error. */
+/* Moves what FD has into B's pipe; 1: something happened, 0: nothing to do now, -1: error. */
 static int fill(int fd, struct buf *b, unsigned char *eof) {
-  if (*eof) return 0;
-  if (b->off && b->off + b->len == BUF_SIZE) {
-    memmove(b->data, b->data + b->off, b->len);
-    b->off = 0;
-  }
-  size_t room = BUF_SIZE - b->off - b->len;
-  if (!room) return 0;
-  ssize_t n = recv(fd, b->data + b->off + b->len, room, 0);
+  if (*eof || b->len >= b->cap) return 0;
+  ssize_t n = splice(fd, NULL, b->wr, NULL, b->cap - b->len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   if (n > 0) {
     b->len += (size_t)n;
     return 1;
@@ -251,17 +252,28 @@ static int fill(int fd, struct buf *b, unsigned char *eof) {
   return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 }
 
-/* Writes B's data to FD; same results as fill. */
+/* Moves B's pipe into FD; same results as fill. */
 static int drain(int fd, struct buf *b) {
   if (!b->len) return 0;
-  ssize_t n = send(fd, b->data + b->off, b->len, MSG_NOSIGNAL);
+  ssize_t n = splice(b->rd, NULL, fd, NULL, b->len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   if (n > 0) {
-    b->off += (size_t)n;
     b->len -= (size_t)n;
-    if (!b->len) b->off = 0;
     return 1;
   }
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+}
+
+/* A direction's pipe, as large as allowed up to BUF_SIZE; 0, or -1. */
+static int open_buf(struct buf *b) {
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return -1;
+  b->rd = fds[0];
+  b->wr = fds[1];
+  b->len = 0;
+  fcntl(b->wr, F_SETPIPE_SZ, BUF_SIZE); /* the default (64 KiB) where not allowed */
+  int cap = fcntl(b->wr, F_GETPIPE_SZ);
+  b->cap = cap > 0 ? (size_t)cap : 65536;
+  return 0;
 }
 
 /* Moves what can be moved, both ways; sockets are edge-triggered, so this
@@ -317,7 +329,7 @@ static void pause_listener(struct listener *l) {
 }
 
 static void resume_listeners(void) {
-  for (int i = 0; i < nlisteners && npaused && nopen + 2 <= fd_cap; i++)
+  for (int i = 0; i < nlisteners && npaused && nopen + PAIR_FDS <= fd_cap; i++)
     if (listeners[i].paused) {
       if (watch(&listeners[i].ep, EPOLLIN) < 0) continue; /* stays paused: retried at the next close */
       listeners[i].paused = 0;
@@ -327,7 +339,7 @@ static void resume_listeners(void) {
 
 static void on_accept(struct listener *l) {
   for (;;) {
-    if (nopen + 2 > fd_cap) {
+    if (nopen + PAIR_FDS > fd_cap) {
       pause_listener(l); /* new connections wait in the backlog */
       return;
     }
@@ -337,13 +349,19 @@ static void on_accept(struct listener *l) {
       return; /* EAGAIN, or a connection that went away before accept */
     }
     struct pair *p = calloc(1, sizeof *p);
-    char *mem = malloc(2 * BUF_SIZE);
     int t = socket(l->target.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (!p || !mem || t < 0) {
+    if (!p || t < 0 || open_buf(&p->b[0]) < 0) {
       close(c);
       if (t >= 0) close(t);
       free(p);
-      free(mem);
+      continue;
+    }
+    if (open_buf(&p->b[1]) < 0) {
+      close(c);
+      close(t);
+      close(p->b[0].rd);
+      close(p->b[0].wr);
+      free(p);
       continue;
     }
     int one = 1;
@@ -351,9 +369,7 @@ static void on_accept(struct listener *l) {
     setsockopt(t, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     p->c = (struct ep){K_CLIENT, c};
     p->t = (struct ep){K_TARGET, t};
-    p->b[0].data = mem;
-    p->b[1].data = mem + BUF_SIZE;
-    nopen += 2;
+    nopen += PAIR_FDS;
     if (connect(t, &l->target.sa, l->target_len) < 0) {
       if (errno != EINPROGRESS) {
         close_pair(p);
@@ -553,7 +569,6 @@ int cmd_forward(int argc, char **argv) {
     while (dead_pairs) {
       struct pair *p = dead_pairs;
       dead_pairs = p->next_dead;
-      free(p->b[0].data);
       free(p);
     }
     while (dead_flows) {
