@@ -154,10 +154,12 @@ int main(int argc, char **argv) {
 
   const char *node = getenv("SELKIE_NODE");
   if (!node || !*node) node = SELKIE_NODE;
-  char **args = calloc((size_t)argc + 3, sizeof *args);
+  char **args = calloc((size_t)argc + 4, sizeof *args);
   if (!args) return 125;
   int i = 0;
   args[i++] = (char *)node;
+  /* V8 keeps every function's bytecode: see NODE_FLAGS in scripts/boot.cjs. */
+  args[i++] = "--no-flush-bytecode";
   args[i++] = bundle;
   for (int a = 1; a < argc; a++) args[i++] = argv[a];
   args[i] = NULL;

@@ -14,9 +14,13 @@ const Module = require('node:module');
 // garbage, and a code cache made afterwards lacks them: the first success of
 // a long command (a cold pull) wrote a kind cache without the bundle's own
 // start-up code, which every later start then compiled again (~15 ms).  A
-// CLI process is short: keep it all.  Set before any cache is read or made,
-// in every process alike (V8 checks the flags a cache was made under).
-require('node:v8').setFlagsFromString('--no-flush-bytecode');
+// CLI process is short: bin/selkie starts Node with --no-flush-bytecode (on
+// the command line: require('node:v8') would load the streams), and so does
+// the build for its caches (V8 checks the flags a cache was made under).
+// Node flags beyond these (--cpu-prof, ...) mean: write no cache, and leave
+// by process.exit (src/cli/exit.ts).
+const NODE_FLAGS = ['--no-flush-bytecode'];
+globalThis.__selkieOtherNodeFlags = process.execArgv.some((f) => !NODE_FLAGS.includes(f));
 
 const scripts = [];
 
@@ -152,7 +156,7 @@ if (process.env.SELKIE_WRITE_CODE_CACHE === '1') {
 globalThis.__selkieWarmCache = () => {
   // Already started from this kind's caches: nothing to write (no syscalls on `run`).
   // Not under flags such as --cpu-prof: V8 rejects a cache made under other flags.
-  if (!KIND || process.execArgv.length > 0 || scripts.every((x) => x.warm)) return;
+  if (!KIND || globalThis.__selkieOtherNodeFlags || scripts.every((x) => x.warm)) return;
   try {
     fs.accessSync(__dirname, fs.constants.W_OK);
     for (const { script, kindCache, warm } of scripts) {

@@ -85,7 +85,7 @@ copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // commands and the registry commands use.
 // A new build starts cold: its caches, and those each kind of command wrote (boot.cjs).
 for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.cache') || f === 'warm.json') rmSync(join(root, 'dist', f), { force: true });
-execFileSync(process.execPath, [join(root, 'dist/selkie.js'), '__warm-cache'], {
+execFileSync(process.execPath, ['--no-flush-bytecode', join(root, 'dist/selkie.js'), '__warm-cache'], {
   env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
   stdio: 'inherit',
 });

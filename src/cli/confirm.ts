@@ -2,6 +2,11 @@
 // a terminal the answer is no unless the caller passed --force.
 import { readSync } from 'node:fs';
 
+/** --force, or a yes on the terminal: what every prune asks before it removes anything. */
+export async function confirmed(force: boolean | undefined, question: string): Promise<boolean> {
+  return !!force || (await confirm(question));
+}
+
 export async function confirm(question: string): Promise<boolean> {
   process.stdout.write(question);
   const buf = Buffer.alloc(256);

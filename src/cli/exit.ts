@@ -19,7 +19,7 @@ function outputQueued(): boolean {
 export function exitWith(code: number): never {
   if (code === 0) warmCodeCache();
   // Not with flags such as --cpu-prof, whose output is written at teardown.
-  const plain = process.execArgv.length === 0 && !process.env.SELKIE_WRITE_CODE_CACHE;
+  const plain = !(globalThis as { __selkieOtherNodeFlags?: boolean }).__selkieOtherNodeFlags && !process.env.SELKIE_WRITE_CODE_CACHE;
   if (plain && nativeLoaded() && !outputQueued()) native().exit(code);
   process.exit(code);
 }

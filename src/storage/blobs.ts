@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../state/atomic';
 import { randomHex } from '../state/random';
-import { nodeCrypto } from '../lazy';
+import { createHash } from 'node:crypto';
 
 function hexOf(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
@@ -85,7 +85,7 @@ export class BlobStore {
   async putUnknown(source: NodeJS.ReadableStream): Promise<{ digest: string; size: number }> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomHex(6)}`);
-    const hash = nodeCrypto().createHash('sha256');
+    const hash = createHash('sha256');
     let size = 0;
     try {
       await pipeline(

@@ -87,7 +87,9 @@ export function mountRootfs(m: RootfsMount, emptyLower: string): MountDriver {
   // container whose upper layer is thrown away afterwards (--rm).  The kernel
   // leaves a marker that refuses a second volatile mount; an earlier clean
   // unmount of ours is what it would guard, so the marker goes first.
-  if (m.volatile) rmSync(join(m.work, 'work', 'incompat'), { recursive: true, force: true });
+  // (Only where a mount left it: rmSync would load its rimraf module on every run.)
+  const mark = join(m.work, 'work', 'incompat');
+  if (m.volatile && existsSync(mark)) rmSync(mark, { recursive: true, force: true });
   const data = `lowerdir=${lowers},upperdir=${m.upper},workdir=${m.work},userxattr${m.volatile ? ',volatile' : ''}`;
   const cwd = process.cwd();
   process.chdir(m.layerDir);

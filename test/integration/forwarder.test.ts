@@ -7,13 +7,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopForwarder, type ForwardRule } from '../../src/network/forwarder';
 import { ROOT, tempDir } from './helpers';
-import { udpRoundTrip } from './net-helpers';
+import { freePort, udpRoundTrip } from './net-helpers';
 
 const HELPER = join(ROOT, 'build', 'Release', 'selkie-helper');
 const DRIVER = join(ROOT, 'build', 'forwarder-itest-driver.cjs');
@@ -59,16 +59,6 @@ function inNs(net: boolean): string[] {
   return ['-t', String(holder.pid), '-U', ...(net ? ['-n'] : []), '--preserve-credentials'];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function rules(): ForwardRule[] {
   const r = (protocol: 'tcp' | 'udp', hostPort: number, targetPort: number): ForwardRule => ({ protocol, hostIp: '127.0.0.1', hostPort, targetIp: '127.0.0.1', targetPort });

@@ -262,10 +262,8 @@ export const commands: CommandDef[] = [
     maxArgs: 0,
     session: true,
     async run(g, o) {
-      if (!o.force) {
-        const { confirm } = await import('../confirm');
-        if (!(await confirm('WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] '))) return 0;
-      }
+      const { confirmed } = await import('../confirm');
+      if (!(await confirmed(o.force, 'WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] '))) return 0;
       const ctx = await engine(g);
       const { effectiveStatus } = await import('../../engine/liveness');
       const { containerFilter } = await import('../../engine/container-filter');

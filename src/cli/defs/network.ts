@@ -112,10 +112,8 @@ export const commands: CommandDef[] = [
     hidden: true,
     session: true,
     async run(g, o) {
-      if (!o.force) {
-        const { confirm } = await import('../confirm');
-        if (!(await confirm('WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] '))) return 0;
-      }
+      const { confirmed } = await import('../confirm');
+      if (!(await confirmed(o.force, 'WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] '))) return 0;
       const ctx = await engine(g);
       const { pruneNetworks } = await import('../../engine/networks');
       print(pruneNetworks(ctx, o.filter ?? []).join('\n'));

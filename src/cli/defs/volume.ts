@@ -96,10 +96,8 @@ export const commands: CommandDef[] = [
     hidden: true,
     session: true,
     async run(g, o) {
-      if (!o.force) {
-        const { confirm } = await import('../confirm');
-        if (!(await confirm('WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\nAre you sure you want to continue? [y/N] '))) return 0;
-      }
+      const { confirmed } = await import('../confirm');
+      if (!(await confirmed(o.force, 'WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\nAre you sure you want to continue? [y/N] '))) return 0;
       const ctx = await engine(g);
       const { pruneVolumes, volumeFilter } = await import('../../engine/volumes');
       print(pruneVolumes(ctx, volumeFilter(o.filter ?? [])).join('\n'));

@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
-import type { SecureContext } from 'node:tls';
-import { nodeTls } from '../../lazy';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, request, type ResponseData } from './http';
 import { digestOf } from '../digest';
 import { MAX_DOCUMENT_BYTES } from '../schema';
@@ -597,8 +596,7 @@ export class RegistryClient {
         }
         // One context for all connections: building it parses the whole bundle.
         if (extra.length > 0) {
-          const tls = nodeTls();
-          secureContext = tls.createSecureContext({ ca: [...tls.rootCertificates, extra.toString('utf8')] });
+          secureContext = createSecureContext({ ca: [...rootCertificates, extra.toString('utf8')] });
         }
       }
       this.agent = new Agent({

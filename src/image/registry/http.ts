@@ -6,10 +6,9 @@
 // undici's interface it used: an Agent (connection pools, TLS settings) and
 // request() resolving with the status, headers and a body stream.
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import type { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import type { SecureContext } from 'node:tls';
-import { nodeHttps } from '../../lazy';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface ResponseBody extends IncomingMessage {
   /** reads the rest of the body and throws it away (keeps the connection reusable) */
@@ -38,7 +37,7 @@ export class Agent {
 
   pool(url: URL): HttpAgent {
     if (url.protocol === 'https:') {
-      return (this.https ??= new (nodeHttps().Agent)({
+      return (this.https ??= new HttpsAgent({
         keepAlive: true,
         rejectUnauthorized: this.options.connect?.rejectUnauthorized ?? true,
         ...(this.options.connect?.secureContext ? { secureContext: this.options.connect.secureContext } : {}),
@@ -65,7 +64,7 @@ export function request(
 ): Promise<ResponseData> {
   const { dispatcher } = opts;
   // node:https (and TLS) is loaded only for registries that speak it.
-  const send = url.protocol === 'https:' ? nodeHttps().request : httpRequest;
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = send(url, { method: opts.method ?? (opts.body ? 'PUT' : 'GET'), headers: opts.headers, agent: dispatcher.pool(url) }, (res) => {
       req.setTimeout(0);
