@@ -57,10 +57,12 @@ function commandKind(argv) {
   return /^[a-z][a-z0-9.-]{0,40}$/.test(kind) ? kind : undefined;
 }
 const KIND = commandKind(process.argv.slice(2));
+trace('start');
 
 // SELKIE_TRACE=1: as src/trace.ts, for the loading of the bundles.
+// (writeSync: making process.stderr would load the streams.)
 function trace(label) {
-  if (process.env.SELKIE_TRACE) process.stderr.write(`[trace] ${(process.uptime() * 1000).toFixed(1).padStart(7)} ms  boot: ${label}\n`);
+  if (process.env.SELKIE_TRACE) fs.writeSync(2, `[trace] ${(process.uptime() * 1000).toFixed(1).padStart(7)} ms  boot: ${label}\n`);
 }
 
 function load(name) {

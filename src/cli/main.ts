@@ -237,12 +237,14 @@ const COMMANDS: CommandDef[] = [
       bool('force', 'f', 'stop running containers first'),
       bool('ignore', 'i', 'ignore containers that do not exist'),
       bool('volumes', 'v', 'remove the anonymous volumes of the containers'),
+      { ...lifecycleDefs.TIME, help: 'with --force: seconds to wait for a running container to stop before killing it' },
     ],
     session: true,
     async run(g, o, refs) {
+      const time = lifecycleDefs.seconds(o.time);
       const ctx = await engine(g);
       const { removeContainers } = await import('./commands/containers');
-      await removeContainers(ctx, refs, { all: !!o.all, force: !!o.force, ignore: !!o.ignore, volumes: !!o.volumes });
+      await removeContainers(ctx, refs, { all: !!o.all, force: !!o.force, ignore: !!o.ignore, volumes: !!o.volumes, time });
     },
   },
   {

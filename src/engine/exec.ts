@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, read, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { native } from '../native/index';
-import { RUNTIME, runtimeArgs, runtimeErrors } from '../runtime/crun';
+import { runtimeArgs, runtimeBinary, runtimeErrors } from '../runtime/crun';
 import { resolveUser, RootFs } from '../runtime/rootfs';
 import { resolveCapabilities } from '../runtime/security';
 import { randomHex } from '../state/random';
@@ -136,12 +136,13 @@ function handOver(ctx: EngineContext, rec: ContainerRecord, proc: OciProcess): v
   recordContainerEvent(ctx, 'exec', rec);
   trace('exec: event recorded');
   const fd = native().memfdWithContent('process.json', Buffer.from(JSON.stringify(proc)));
-  const args = [RUNTIME, ...runtimeArgs(ctx.runtimeRoot), 'exec', `--process=/proc/self/fd/${fd}`, rec.id];
+  const bin = runtimeBinary();
+  const args = [bin, ...runtimeArgs(ctx.runtimeRoot), 'exec', `--process=/proc/self/fd/${fd}`, rec.id];
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
   trace('exec: handing over to crun');
   // No return to main(), whose success warms the code cache (scripts/boot.cjs).
   warmCodeCache();
-  native().execve(RUNTIME, args, env);
+  native().execve(bin, args, env);
 }
 
 export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOptions): Promise<number> {
@@ -181,7 +182,7 @@ export async function execInContainer(ctx: EngineContext, ref: string, o: ExecOp
     if (listen !== undefined) closeSync(listen);
   };
   try {
-    const child = spawn(RUNTIME, args, {
+    const child = spawn(runtimeBinary(), args, {
       // Detached, the process keeps what crun gives it: nothing of ours, or
       // whoever reads our output would wait for it to end.
       stdio: o.detach ? 'ignore' : [o.interactive && !o.tty ? 'inherit' : 'ignore', o.tty ? 'ignore' : 'inherit', 'inherit'],
@@ -237,7 +238,7 @@ export function execCaptured(ctx: EngineContext, rec: ContainerRecord, args: str
   const procFile = join(runDir, `exec-${randomHex(16)}.json`);
   writeFileSync(procFile, JSON.stringify(proc));
   try {
-    const r = spawnSync(RUNTIME, [...runtimeArgs(ctx.runtimeRoot), 'exec', `--process=${procFile}`, id], {
+    const r = spawnSync(runtimeBinary(), [...runtimeArgs(ctx.runtimeRoot), 'exec', `--process=${procFile}`, id], {
       encoding: 'utf8',
       timeout: timeoutMs > 0 ? timeoutMs : undefined,
       killSignal: 'SIGKILL',

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launcherPath } from '../native/index';
 import { spawnConmon } from '../runtime/conmon';
-import { forceDelete, runtimeArgs, runtimeErrors, startContainer } from '../runtime/crun';
+import { forceDelete, runtimeArgs, runtimeBinary, runtimeErrors, startContainer } from '../runtime/crun';
 import { processStartTime } from '../state/process';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';
@@ -70,6 +70,7 @@ export async function startMonitored(
       logSizeMax: parseSize(rec.config.logOpts?.['max-size']),
       terminal: rec.config.tty,
       stdin: rec.config.interactive,
+      runtime: runtimeBinary(),
       runtimeArgs: runtimeArgs(ctx.runtimeRoot, log),
       exitCommand: [launcherPath(), '--root', ctx.paths.graphRoot, '--runroot', ctx.paths.runRoot, 'container', 'cleanup', id],
     });

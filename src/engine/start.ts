@@ -8,7 +8,7 @@ import { constants as osConstants } from 'node:os';
 import { closeSync, existsSync, openSync, read, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../state/atomic';
 import { join } from 'node:path';
-import { RUNTIME, runArgs, runtimeErrors } from '../runtime/crun';
+import { RUNTIME, runArgs, runtimeBinary, runtimeErrors } from '../runtime/crun';
 import { resolveUser, RootFs, type ResolvedUser } from '../runtime/rootfs';
 import { defaultSeccompProfile, type OciSeccomp } from '../runtime/seccomp';
 import { BPF_ANNOTATION, canPrecompile, compiledProfile } from '../runtime/seccomp-bpf';
@@ -283,7 +283,7 @@ interface RuntimeChild {
  */
 function startRuntime(args: string[], interactive: boolean): RuntimeChild {
   if (interactive) {
-    const child = spawn(RUNTIME, args, { stdio: [process.stdin.isTTY ? 'pipe' : 'inherit', 'inherit', 'inherit'], detached: true });
+    const child = spawn(runtimeBinary(), args, { stdio: [process.stdin.isTTY ? 'pipe' : 'inherit', 'inherit', 'inherit'], detached: true });
     if (process.stdin.isTTY && child.stdin) process.stdin.pipe(child.stdin);
     return {
       pid: child.pid,
@@ -307,7 +307,8 @@ function startRuntime(args: string[], interactive: boolean): RuntimeChild {
   let pid: number;
   let exitFd: number;
   try {
-    [pid, exitFd] = native().spawnProcess(RUNTIME, [RUNTIME, ...args], [devNull, 1, 2], true);
+    const bin = runtimeBinary();
+    [pid, exitFd] = native().spawnProcess(bin, [bin, ...args], [devNull, 1, 2], true);
   } catch (err) {
     return { kill: () => undefined, exited: Promise.resolve({ code: 125, spawnError: err as Error }) };
   } finally {

@@ -6,7 +6,6 @@
 // that no selkie process has to be there at that moment.
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { RUNTIME } from './crun';
 
 export const CONMON = process.env.SELKIE_CONMON || '/usr/bin/conmon';
 
@@ -27,6 +26,8 @@ export interface ConmonOptions {
   logSizeMax?: number;
   terminal: boolean;
   stdin: boolean;
+  /** the runtime binary conmon runs */
+  runtime: string;
   /** crun's global options (root, log, cgroup manager) */
   runtimeArgs: string[];
   /** what conmon runs after the container exits: argv */
@@ -40,7 +41,7 @@ export function conmonArgs(o: ConmonOptions): string[] {
     '-c', o.id,
     '-u', o.id,
     '-n', o.name,
-    '-r', RUNTIME,
+    '-r', o.runtime,
     '-b', o.bundle,
     '-p', o.pidFile,
     '-P', o.conmonPidFile,

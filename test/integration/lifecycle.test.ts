@@ -3,10 +3,10 @@
 // healthchecks, --init, killed selkie processes, many containers at once.
 // Real containers as the unprivileged user.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBusybox, graphRoot, ok, ROOT, runRoot, selkie, SELKIE, selkieAsync, sessionMounts, waitFor } from './helpers';
+import { ensureBusybox, graphRoot, ok, ROOT, runRoot, selkie, SELKIE, selkieAsync, sessionMounts, tempDir, waitFor } from './helpers';
 
 let IMG: string;
 beforeAll(async () => {
@@ -90,6 +90,24 @@ describe('detached containers', () => {
     expect(Date.now() - t1).toBeLessThan(5000);
     expect(inspect('polite', '{{.State.ExitCode}}')).toBe('0');
     ok(['rm', 'stubborn', 'polite']);
+  });
+
+  it('rm -f -t gives a running container its stop signal and the time first; rm -f kills it at once', () => {
+    const dir = tempDir();
+    try {
+      chmodSync(dir, 0o777);
+      const script = "trap 'echo bye > /out/$0; exit 0' TERM; while true; do sleep 0.1; done";
+      ok(['run', '-d', '--name', 'rm-timed', '-v', `${dir}:/out`, IMG, 'sh', '-c', script, 'timed']);
+      ok(['run', '-d', '--name', 'rm-killed', '-v', `${dir}:/out`, IMG, 'sh', '-c', script, 'killed']);
+      ok(['rm', '-f', '-t', '10', 'rm-timed']);
+      ok(['rm', '-f', 'rm-killed']);
+      expect(readFileSync(join(dir, 'timed'), 'utf8')).toBe('bye\n');
+      expect(existsSync(join(dir, 'killed'))).toBe(false);
+      expect(selkie(['container', 'exists', 'rm-timed']).code).toBe(1);
+      expect(selkie(['rm', '-f', '-t', 'soon', 'x']).stderr).toContain('invalid argument "soon" for "-t, --time" flag');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('start, restart, kill -s, rename, wait --condition', async () => {

@@ -1,11 +1,11 @@
 // The session namespace: created on first use, rejoined, re-created when its
 // pause process dies; and a user without subordinate IDs.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxEntries, tarOf } from '../../scripts/fixtures.mjs';
-import { ensureBusybox, hostUid, ok, pausePid, selkie, tempDir } from './helpers';
+import { ensureBusybox, hostUid, ok, pausePid, runRoot, selkie, tempDir } from './helpers';
 
 let IMG: string;
 let dir: string;
@@ -27,6 +27,25 @@ describe('session namespace', () => {
     expect(status[1]).toBe('selkie-pause');
     const map = execFileSync('cat', [`/proc/${pid}/uid_map`], { encoding: 'utf8' }).trim().split('\n')[0].trim().split(/\s+/).map(Number);
     expect(map).toEqual([0, hostUid(), 1]);
+  });
+
+  it('runs the runtime from a read-only bind mount of its own, made again when the runtime is replaced', () => {
+    // crun skips copying itself at every call when it runs from a read-only mount (see src/runtime/crun.ts).
+    const pid = () => pausePid()!;
+    const bound = () => `/proc/${pid()}/root${runRoot()}/runtime/crun`;
+    const mountOf = () => readFileSync(`/proc/${pid()}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === `${runRoot()}/runtime/crun`);
+    ok(['run', '--rm', IMG, 'true']);
+    expect(mountOf()?.split(' ')[5].split(',')).toContain('ro');
+    expect(statSync(bound()).ino).toBe(statSync('/usr/bin/crun').ino);
+    // Another runtime binary (an upgrade): a new inode, bound in its place.
+    const copy = join(dir, 'crun');
+    copyFileSync('/usr/bin/crun', copy);
+    chmodSync(copy, 0o755);
+    expect(ok(['run', '--rm', IMG, 'echo', 'copy'], { env: { SELKIE_RUNTIME: copy } })).toBe('copy\n');
+    expect(statSync(bound()).ino).toBe(statSync(copy).ino);
+    ok(['run', '--rm', IMG, 'true']);
+    expect(statSync(bound()).ino).toBe(statSync('/usr/bin/crun').ino);
+    expect(mountOf()?.split(' ')[5].split(',')).toContain('ro');
   });
 
   it('is re-created when its pause process was killed', () => {

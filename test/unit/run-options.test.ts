@@ -197,7 +197,7 @@ describe('container filters', () => {
 describe("conmon's command line", () => {
   const base = {
     id: 'x'.repeat(64), name: 'c1', bundle: '/run/b', socketDir: '/run/s', pidFile: '/run/b/pidfile', conmonPidFile: '/run/b/conmon.pid',
-    exitDir: '/run/exits', terminal: false, stdin: false, runtimeArgs: ['--root=/run/crun'], exitCommand: ['/bin/selkie', 'container', 'cleanup', 'x'],
+    exitDir: '/run/exits', terminal: false, stdin: false, runtime: '/usr/bin/crun', runtimeArgs: ['--root=/run/crun'], exitCommand: ['/bin/selkie', 'container', 'cleanup', 'x'],
   };
 
   it('logs, terminal, stdin that outlives an attach, runtime and exit command', () => {
@@ -205,6 +205,7 @@ describe("conmon's command line", () => {
     const joined = args.join(' ');
     expect(joined).toContain('-l k8s-file:/d/ctr.log --log-size-max 1000');
     expect(joined).toContain('-t -i --leave-stdin-open');
+    expect(joined).toContain('-r /usr/bin/crun');
     expect(joined).toContain('--runtime-arg --root=/run/crun');
     expect(joined).toContain('--exit-command /bin/selkie --exit-command-arg container --exit-command-arg cleanup --exit-command-arg x');
     expect(joined).toContain('--exit-dir /run/exits');

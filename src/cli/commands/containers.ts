@@ -78,12 +78,24 @@ function stateOf(r: import('../../state/containers').ContainerRecord) {
   };
 }
 
-export async function removeContainers(ctx: EngineContext, refs: string[], o: { all: boolean; force: boolean; ignore: boolean; volumes?: boolean }): Promise<void> {
+/** rm; with --force and --time, a running container is stopped (its stop signal, SIGKILL after the time) first, as Podman does. */
+export async function removeContainers(
+  ctx: EngineContext,
+  refs: string[],
+  o: { all: boolean; force: boolean; ignore: boolean; volumes?: boolean; time?: number },
+): Promise<void> {
   const targets = o.all ? ctx.containers.list().map((c) => c.id) : refs;
   if (!o.all && targets.length === 0) throw new ExitError(125, 'Error: specify one or more containers to remove');
   let failure: { code: number; message: string } | undefined;
   for (const ref of targets) {
     try {
+      if (o.force && o.time !== undefined) {
+        const rec = ctx.containers.lookup(ref);
+        if (rec && effectiveStatus(rec) === 'running') {
+          const { stopContainerRef } = await import('../../engine/lifecycle');
+          await stopContainerRef(ctx, rec.id, o.time);
+        }
+      }
       await removeContainer(ctx, ref, o.force, { volumes: o.volumes });
       process.stdout.write(`${o.all ? ref : ref}\n`);
     } catch (err) {

@@ -5,9 +5,9 @@ import { bool, engine, print, str, type CommandDef, type GroupTable } from '../c
 import { ExitError } from '../errors';
 import { UsageError } from '../parse';
 
-const TIME = { long: 'time', short: 't', type: 'string' as const, help: 'seconds to wait before killing the container' };
+export const TIME = { long: 'time', short: 't', type: 'string' as const, help: 'seconds to wait before killing the container' };
 
-function seconds(text: string | undefined): number | undefined {
+export function seconds(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^-?\d+$/.test(text)) throw new UsageError(`invalid argument "${text}" for "-t, --time" flag: strconv.ParseUint: parsing "${text}": invalid syntax`);
   return Math.max(0, Number(text));
