@@ -7,7 +7,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
-import { z } from '../zod';
+import * as z from 'zod/mini';
+import '../zod';
 import { formatReference, parseReference, type ImageReference } from '../image/reference';
 
 export type ShortNameMode = 'enforcing' | 'permissive' | 'disabled';
@@ -75,32 +76,32 @@ export class ShortNameError extends Error {
 // ignored, the keys we act on must have the right type.
 
 const MirrorSchema = z.object({
-  location: z.string().optional(),
-  insecure: z.boolean().optional(),
-  'pull-from-mirror': z.enum(['', 'all', 'digest-only', 'tag-only']).optional(),
+  location: z.optional(z.string()),
+  insecure: z.optional(z.boolean()),
+  'pull-from-mirror': z.optional(z.enum(['', 'all', 'digest-only', 'tag-only'])),
 });
 
 const RegistrySchema = z.object({
-  prefix: z.string().optional(),
-  location: z.string().optional(),
-  insecure: z.boolean().optional(),
-  blocked: z.boolean().optional(),
-  mirror: z.array(MirrorSchema).optional(),
-  'mirror-by-digest-only': z.boolean().optional(),
+  prefix: z.optional(z.string()),
+  location: z.optional(z.string()),
+  insecure: z.optional(z.boolean()),
+  blocked: z.optional(z.boolean()),
+  mirror: z.optional(z.array(MirrorSchema)),
+  'mirror-by-digest-only': z.optional(z.boolean()),
   // Only valid on mirrors; accepted here so that we can say so.
-  'pull-from-mirror': z.string().optional(),
+  'pull-from-mirror': z.optional(z.string()),
 });
 
 const AliasesSchema = z.record(z.string(), z.string());
 
 const RegistriesFileSchema = z.object({
-  'unqualified-search-registries': z.array(z.string()).optional(),
-  'short-name-mode': z.enum(['', 'enforcing', 'permissive', 'disabled']).optional(),
-  registry: z.array(RegistrySchema).optional(),
-  aliases: AliasesSchema.optional(),
+  'unqualified-search-registries': z.optional(z.array(z.string())),
+  'short-name-mode': z.optional(z.enum(['', 'enforcing', 'permissive', 'disabled'])),
+  registry: z.optional(z.array(RegistrySchema)),
+  aliases: z.optional(AliasesSchema),
 });
 
-const AliasFileSchema = z.object({ aliases: AliasesSchema.optional() });
+const AliasFileSchema = z.object({ aliases: z.optional(AliasesSchema) });
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -179,7 +180,7 @@ function keyPath(path: readonly PropertyKey[]): string {
   return out || '(top level)';
 }
 
-function validate<T>(path: string, schema: z.ZodType<T>, raw: unknown): T {
+function validate<T>(path: string, schema: z.ZodMiniType<T>, raw: unknown): T {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
   const details = r.error.issues.map((i) => `${keyPath(i.path)}: ${i.message}`);

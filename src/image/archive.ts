@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { digestOf, verifyingStream } from './digest';
 import { formatReference, localName, parseReference } from './reference';
 import {
@@ -298,7 +298,7 @@ function readDocument(entries: EntryMap, name: string, what: string): Buffer {
   return readFileSync(path);
 }
 
-function parseDocument<T>(schema: z.ZodType<T>, bytes: Buffer, what: string, name: string): T {
+function parseDocument<T>(schema: z.ZodMiniType<T>, bytes: Buffer, what: string, name: string): T {
   try {
     return parseJson(schema, bytes, `${what} "${name}"`);
   } catch (err) {

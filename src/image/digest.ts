@@ -2,6 +2,7 @@
 // while it streams, so nothing unverified is trusted once the stream ends.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { native } from '../native/index';
 
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
@@ -12,8 +13,9 @@ export class DigestMismatchError extends Error {
   }
 }
 
+/** From the addon: hashing a manifest or config need not load node:crypto (~5 ms). */
 export function sha256Hex(buf: Buffer | string): string {
-  return createHash('sha256').update(buf).digest('hex');
+  return native().sha256Hex(typeof buf === 'string' ? Buffer.from(buf, 'utf8') : buf);
 }
 
 export function digestOf(buf: Buffer | string): string {

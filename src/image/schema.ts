@@ -1,7 +1,8 @@
 // Schemas of the JSON documents that come from outside (registries, archives,
 // layouts). Unknown fields pass through untouched, so a document re-serialized
 // from the parsed value loses nothing; the fields we act on are checked strictly.
-import { z } from '../zod';
+import * as z from 'zod/mini';
+import '../zod';
 import { MEDIA } from './types';
 
 /** Largest JSON document we read; manifests and configs are a few KiB in practice. */
@@ -10,23 +11,21 @@ export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 /** The media types (one list for the whole code base, in types.ts). */
 export const MediaTypes = MEDIA;
 
-export const DigestSchema = z
-  .string()
-  .regex(/^sha256:[a-f0-9]{64}$/, 'expected a sha256 digest (sha256:<64 lowercase hex digits>)');
+export const DigestSchema = z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/, 'expected a sha256 digest (sha256:<64 lowercase hex digits>)'));
 export type Digest = z.infer<typeof DigestSchema>;
 
-const SizeSchema = z.number().int().nonnegative();
-const MediaTypeSchema = z.string().min(1);
+const SizeSchema = z.int().check(z.nonnegative());
+const MediaTypeSchema = z.string().check(z.minLength(1));
 const AnnotationsSchema = z.record(z.string(), z.string());
 /** Docker writes `null` for empty lists and maps; OCI omits them. */
-const nullish = <T extends z.ZodType>(schema: T) => schema.nullish();
+const nullish = <T extends z.ZodMiniType>(schema: T) => z.nullish(schema);
 
 export const PlatformSchema = z.looseObject({
   architecture: z.string(),
   os: z.string(),
-  'os.version': z.string().optional(),
-  'os.features': z.array(z.string()).optional(),
-  variant: z.string().optional(),
+  'os.version': z.optional(z.string()),
+  'os.features': z.optional(z.array(z.string())),
+  variant: z.optional(z.string()),
 });
 export type Platform = z.infer<typeof PlatformSchema>;
 
@@ -34,10 +33,10 @@ export const DescriptorSchema = z.looseObject({
   mediaType: MediaTypeSchema,
   digest: DigestSchema,
   size: SizeSchema,
-  urls: z.array(z.string()).optional(),
-  annotations: AnnotationsSchema.optional(),
-  platform: PlatformSchema.optional(),
-  artifactType: MediaTypeSchema.optional(),
+  urls: z.optional(z.array(z.string())),
+  annotations: z.optional(AnnotationsSchema),
+  platform: z.optional(PlatformSchema),
+  artifactType: z.optional(MediaTypeSchema),
 });
 export type Descriptor = z.infer<typeof DescriptorSchema>;
 
@@ -65,11 +64,11 @@ export const ContainerConfigSchema = z.looseObject({
 export type ContainerConfig = z.infer<typeof ContainerConfigSchema>;
 
 export const HistorySchema = z.looseObject({
-  created: z.string().optional(),
-  created_by: z.string().optional(),
-  author: z.string().optional(),
-  comment: z.string().optional(),
-  empty_layer: z.boolean().optional(),
+  created: z.optional(z.string()),
+  created_by: z.optional(z.string()),
+  author: z.optional(z.string()),
+  comment: z.optional(z.string()),
+  empty_layer: z.optional(z.boolean()),
 });
 export type History = z.infer<typeof HistorySchema>;
 
@@ -77,7 +76,7 @@ export type History = z.infer<typeof HistorySchema>;
 export const ImageConfigSchema = z.looseObject({
   architecture: z.string(),
   os: z.string(),
-  variant: z.string().optional(),
+  variant: z.optional(z.string()),
   created: nullish(z.string()),
   author: nullish(z.string()),
   config: nullish(ContainerConfigSchema),
@@ -91,22 +90,22 @@ export type ImageConfig = z.infer<typeof ImageConfigSchema>;
 
 export const OciManifestSchema = z.looseObject({
   schemaVersion: z.literal(2),
-  mediaType: MediaTypeSchema.optional(),
-  artifactType: MediaTypeSchema.optional(),
+  mediaType: z.optional(MediaTypeSchema),
+  artifactType: z.optional(MediaTypeSchema),
   config: DescriptorSchema,
   layers: z.array(DescriptorSchema),
-  subject: DescriptorSchema.optional(),
-  annotations: AnnotationsSchema.optional(),
+  subject: z.optional(DescriptorSchema),
+  annotations: z.optional(AnnotationsSchema),
 });
 export type OciManifest = z.infer<typeof OciManifestSchema>;
 
 export const OciIndexSchema = z.looseObject({
   schemaVersion: z.literal(2),
-  mediaType: MediaTypeSchema.optional(),
-  artifactType: MediaTypeSchema.optional(),
+  mediaType: z.optional(MediaTypeSchema),
+  artifactType: z.optional(MediaTypeSchema),
   manifests: z.array(DescriptorSchema),
-  subject: DescriptorSchema.optional(),
-  annotations: AnnotationsSchema.optional(),
+  subject: z.optional(DescriptorSchema),
+  annotations: z.optional(AnnotationsSchema),
 });
 export type OciIndex = z.infer<typeof OciIndexSchema>;
 
@@ -121,16 +120,16 @@ export type DockerManifest = z.infer<typeof DockerManifestSchema>;
 export const DockerManifestListSchema = z.looseObject({
   schemaVersion: z.literal(2),
   mediaType: z.literal(MediaTypes.dockerManifestList),
-  manifests: z.array(DescriptorSchema.extend({ platform: PlatformSchema })),
+  manifests: z.array(z.extend(DescriptorSchema, { platform: PlatformSchema })),
 });
 export type DockerManifestList = z.infer<typeof DockerManifestListSchema>;
 
 /** `manifest.json` of a docker-archive (`docker save`): one entry per image. */
 export const DockerArchiveManifestSchema = z.array(
   z.looseObject({
-    Config: z.string().min(1),
+    Config: z.string().check(z.minLength(1)),
     RepoTags: nullish(z.array(z.string())),
-    Layers: z.array(z.string().min(1)),
+    Layers: z.array(z.string().check(z.minLength(1))),
   }),
 );
 export type DockerArchiveManifest = z.infer<typeof DockerArchiveManifestSchema>;
@@ -161,7 +160,7 @@ function issuePath(path: ReadonlyArray<PropertyKey>): string {
  * Parses and validates an external JSON document. `what` names it in errors:
  * `invalid image config: rootfs.diff_ids[0]: expected a sha256 digest ...`.
  */
-export function parseJson<T>(schema: z.ZodType<T>, bytes: Buffer | string, what: string): T {
+export function parseJson<T>(schema: z.ZodMiniType<T>, bytes: Buffer | string, what: string): T {
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
   if (size > MAX_DOCUMENT_BYTES) {
     throw new DocumentError(`invalid ${what}: ${size} bytes is over the ${MAX_DOCUMENT_BYTES / 1024 / 1024} MiB limit for a JSON document`);

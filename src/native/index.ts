@@ -34,6 +34,8 @@ export interface NativeAddon {
   waitProcess(pid: number): number;
   /** FNV-1a (64 bits) of the bytes, as 16 hex digits: a name, not a proof */
   fnv64(data: Buffer): string;
+  /** SHA-256 as 64 hex digits (Node's OpenSSL, without loading node:crypto) */
+  sha256Hex(data: Buffer): string;
   /** clock_gettime(CLOCK_REALTIME) in nanoseconds */
   realtimeNs(): bigint;
   /** _exit(2): no teardown; only after all output is written */

@@ -2,7 +2,8 @@
 // validated with zod and converted to the OCI shape of seccomp.ts.
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { release } from 'node:os';
-import { z } from '../zod';
+import * as z from 'zod/mini';
+import '../zod';
 import {
   ARCHITECTURES,
   normalizeCap,
@@ -19,47 +20,45 @@ import {
 
 export const MAX_SECCOMP_PROFILE_BYTES = 1024 * 1024;
 
-const syscallName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a syscall name such as "openat"');
+const syscallName = z.string().check(z.regex(/^[a-z_][a-z0-9_]*$/, 'must be a syscall name such as "openat"'));
 // JSON numbers beyond 2^53 lose precision in JavaScript; refuse rather than filter on a wrong value.
-const u64 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const errnoValue = z.number().int().min(0).max(4095);
-const kernelVersion = z.string().regex(/^\d+\.\d+$/, 'must be a kernel version such as "5.8"');
+const u64 = z.int().check(z.gte(0), z.lte(Number.MAX_SAFE_INTEGER));
+const errnoValue = z.int().check(z.gte(0), z.lte(4095));
+const kernelVersion = z.string().check(z.regex(/^\d+\.\d+$/, 'must be a kernel version such as "5.8"'));
 
 const filterSchema = z.object({
-  caps: z.array(z.string()).optional(),
-  arches: z.array(z.string()).optional(),
-  minKernel: kernelVersion.optional(),
+  caps: z.optional(z.array(z.string())),
+  arches: z.optional(z.array(z.string())),
+  minKernel: z.optional(kernelVersion),
 });
 
 const argSchema = z.object({
-  index: z.number().int().min(0).max(5),
+  index: z.int().check(z.gte(0), z.lte(5)),
   value: u64,
-  valueTwo: u64.optional(),
+  valueTwo: z.optional(u64),
   op: z.enum(SECCOMP_OPERATORS),
 });
 
 const syscallSchema = z.object({
-  name: syscallName.optional(),
-  names: z.array(syscallName).optional(),
+  name: z.optional(syscallName),
+  names: z.optional(z.array(syscallName)),
   action: z.enum(SECCOMP_ACTIONS),
-  errnoRet: errnoValue.optional(),
-  args: z.array(argSchema).nullish(),
-  comment: z.string().optional(),
-  includes: filterSchema.optional(),
-  excludes: filterSchema.optional(),
+  errnoRet: z.optional(errnoValue),
+  args: z.nullish(z.array(argSchema)),
+  comment: z.optional(z.string()),
+  includes: z.optional(filterSchema),
+  excludes: z.optional(filterSchema),
 });
 
 const profileSchema = z.object({
   defaultAction: z.enum(SECCOMP_ACTIONS),
-  defaultErrnoRet: errnoValue.optional(),
-  architectures: z.array(z.enum(SECCOMP_ARCHES)).nullish(),
-  archMap: z
-    .array(z.object({ architecture: z.enum(SECCOMP_ARCHES), subArchitectures: z.array(z.enum(SECCOMP_ARCHES)).nullish() }))
-    .nullish(),
-  flags: z.array(z.enum(SECCOMP_FLAGS)).nullish(),
-  listenerPath: z.string().optional(),
-  listenerMetadata: z.string().optional(),
-  syscalls: z.array(syscallSchema).nullish(),
+  defaultErrnoRet: z.optional(errnoValue),
+  architectures: z.nullish(z.array(z.enum(SECCOMP_ARCHES))),
+  archMap: z.nullish(z.array(z.object({ architecture: z.enum(SECCOMP_ARCHES), subArchitectures: z.nullish(z.array(z.enum(SECCOMP_ARCHES))) }))),
+  flags: z.nullish(z.array(z.enum(SECCOMP_FLAGS))),
+  listenerPath: z.optional(z.string()),
+  listenerMetadata: z.optional(z.string()),
+  syscalls: z.nullish(z.array(syscallSchema)),
 });
 
 type DockerFilter = z.infer<typeof filterSchema>;
@@ -79,7 +78,7 @@ function errnoAllowed(action: SeccompAction): boolean {
   return action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE';
 }
 
-function formatIssues(error: z.ZodError): string {
+function formatIssues(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { cidrText, IpamError, isHostAddress, parseCidr } from '../network/ipam';
 import { DEFAULT_NETWORK, DEFAULT_NETWORK_ID, MAX_NETWORK_NAME } from '../network/ref';
 import { NAME_PATTERN } from './names';
-import { z } from '../zod';
+import * as z from 'zod/mini';
+import '../zod';
 import { writeFileAtomic } from './atomic';
 import { withLock } from './lock';
 
@@ -27,30 +28,25 @@ export function canonicalCidr(s: string): boolean {
   }
 }
 
-const Subnet = z
-  .object({
-    subnet: z.string().refine(canonicalCidr, 'not a canonical IPv4 subnet (such as 10.89.0.0/24)'),
-    gateway: z.string(),
-  })
-  .strict()
-  .refine((s) => !canonicalCidr(s.subnet) || isHostAddress(s.subnet, s.gateway), { message: 'the gateway is not an IPv4 host address of the subnet', path: ['gateway'] });
+const Subnet = z.strictObject({
+  subnet: z.string().check(z.refine(canonicalCidr, 'not a canonical IPv4 subnet (such as 10.89.0.0/24)')),
+  gateway: z.string(),
+}).check(z.refine((s) => !canonicalCidr(s.subnet) || isHostAddress(s.subnet, s.gateway), { message: 'the gateway is not an IPv4 host address of the subnet', path: ['gateway'] }));
 
-export const NetworkRecordSchema = z
-  .object({
-    name: z.string().regex(NAME_PATTERN).max(MAX_NETWORK_NAME),
-    id: z.string().regex(/^[0-9a-f]{64}$/),
-    driver: z.literal('bridge'),
-    network_interface: z.string().regex(/^selkie\d+$/),
-    created: z.string(),
-    subnets: z.array(Subnet).length(1),
-    ipv6_enabled: z.literal(false),
-    internal: z.boolean(),
-    dns_enabled: z.boolean(),
-    labels: z.record(z.string(), z.string()).optional(),
-    options: z.record(z.string(), z.string()).optional(),
-    ipam_options: z.object({ driver: z.string() }).partial().optional(),
-  })
-  .strict();
+export const NetworkRecordSchema = z.strictObject({
+  name: z.string().check(z.regex(NAME_PATTERN), z.maxLength(MAX_NETWORK_NAME)),
+  id: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  driver: z.literal('bridge'),
+  network_interface: z.string().check(z.regex(/^selkie\d+$/)),
+  created: z.string(),
+  subnets: z.array(Subnet).check(z.length(1)),
+  ipv6_enabled: z.literal(false),
+  internal: z.boolean(),
+  dns_enabled: z.boolean(),
+  labels: z.optional(z.record(z.string(), z.string())),
+  options: z.optional(z.record(z.string(), z.string())),
+  ipam_options: z.optional(z.partial(z.object({ driver: z.string() }))),
+});
 
 export type NetworkRecord = z.infer<typeof NetworkRecordSchema>;
 

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,12 @@ async function drain(chunks: Buffer[], digest: string, size?: number): Promise<B
 }
 
 describe('sha256Hex / digestOf', () => {
+  it('agrees with node:crypto on larger and non-ASCII input (the addon hashes)', () => {
+    const big = randomBytes(3 * 1024 * 1024 + 17);
+    expect(sha256Hex(big)).toBe(createHash('sha256').update(big).digest('hex'));
+    expect(sha256Hex('é✓')).toBe(createHash('sha256').update('é✓', 'utf8').digest('hex'));
+  });
+
   it('hashes buffers and strings', () => {
     expect(sha256Hex(Buffer.alloc(0))).toBe(EMPTY_SHA256);
     expect(digestOf('')).toBe(`sha256:${EMPTY_SHA256}`);

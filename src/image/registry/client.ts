@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, request, type ResponseData } from './http';
-import { digestOf } from '../digest';
+import { digestOf, sha256Hex } from '../digest';
 import { MAX_DOCUMENT_BYTES } from '../schema';
 import { MEDIA } from '../types';
 import { IDENTITY_TOKEN_USERNAME, type Credentials } from './auth-file';
@@ -153,7 +153,7 @@ function basicAuth(c: Credentials): string {
 
 function digestMatches(bytes: Buffer, digest: string): boolean {
   const [algorithm, hex] = digest.split(':');
-  return createHash(algorithm).update(bytes).digest('hex') === hex;
+  return (algorithm === 'sha256' ? sha256Hex(bytes) : createHash(algorithm).update(bytes).digest('hex')) === hex;
 }
 
 /** Drops the first `n` bytes: a server that ignored our Range sent the whole blob. */
