@@ -236,6 +236,49 @@ Napi::Value WaitProcess(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), code);
 }
 
+/* waitpid in libuv's thread pool, resolving a promise with the exit code
+ * (128 + signal when killed): for a child whose end is awaited while this
+ * process does other work (fuse-overlayfs mounting while the spec is built). */
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, pid_t pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    int st;
+    pid_t r;
+    do r = waitpid(pid_, &st, 0); while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      errno_ = errno;
+      return;
+    }
+    code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (errno_) {
+      Napi::Error e = Napi::Error::New(env, std::string(errno_name(errno_)) + ": " + strerror(errno_) + ", waitpid");
+      e.Set("code", Napi::String::New(env, errno_name(errno_)));
+      deferred_.Reject(e.Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(env, code_));
+    }
+  }
+
+ private:
+  pid_t pid_;
+  int code_ = 0;
+  int errno_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value WaitProcessAsync(const Napi::CallbackInfo &info) {
+  auto *w = new WaitWorker(info.Env(), info[0].As<Napi::Number>().Int32Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 }  // namespace
 
 void InitFds(Napi::Env env, Napi::Object exports) {
@@ -248,6 +291,7 @@ void InitFds(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve));
   exports.Set("spawnProcess", Napi::Function::New(env, SpawnProcess));
   exports.Set("waitProcess", Napi::Function::New(env, WaitProcess));
+  exports.Set("waitProcessAsync", Napi::Function::New(env, WaitProcessAsync));
 }
 
 }  // namespace selkie

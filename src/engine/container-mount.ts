@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostIds } from '../config/paths';
 import type { ContainerRecord } from '../state/containers';
-import { driverFor, isMounted, mountRootfs, unmountRootfs, type MountDriver } from '../storage/mount';
+import { driverFor, isMounted, mountRootfs, startRootfsMount, unmountRootfs, type MountDriver, type RootfsMount } from '../storage/mount';
 import { containerMapping, type ContainerMapping } from '../userns/mapping';
 import type { EngineContext } from './context';
 
@@ -46,8 +46,8 @@ export function chooseDriver(mode: ContainerRecord['userns']['mode'], layersRoot
   return mode === 'private' && layersRootOwned ? 'overlay' : 'fuse-overlayfs';
 }
 
-/** Mounts the container's root at containerPaths().rootfs (the run directory is created 0711). */
-export function mountContainer(ctx: EngineContext, rec: ContainerRecord): ContainerPaths {
+/** What mounting the container's root takes (the run directory is created 0711). */
+function rootfsMount(ctx: EngineContext, rec: ContainerRecord): RootfsMount {
   const p = containerPaths(ctx, rec.id);
   // 0711: crun, once inside a container namespace whose root is not the
   // session's root (--userns=auto, keep-id), still has to reach the rootfs.
@@ -55,20 +55,28 @@ export function mountContainer(ctx: EngineContext, rec: ContainerRecord): Contai
   mkdirSync(ctx.emptyLayer, { recursive: true, mode: 0o755 });
   const mapping = mappingOf(rec);
   const fuse = containerDriver(rec) === 'fuse-overlayfs';
-  mountRootfs(
-    {
-      lowers: [...rec.image.layers].reverse().map((d) => d.slice(7)),
-      layerDir: ctx.layers.dir,
-      upper: p.upper,
-      work: p.work,
-      target: p.rootfs,
-      uidMap: fuse ? mapping.uid : undefined,
-      gidMap: fuse ? mapping.gid : undefined,
-      volatile: rec.autoRemove,
-    },
-    ctx.emptyLayer,
-  );
-  return p;
+  return {
+    lowers: [...rec.image.layers].reverse().map((d) => d.slice(7)),
+    layerDir: ctx.layers.dir,
+    upper: p.upper,
+    work: p.work,
+    target: p.rootfs,
+    uidMap: fuse ? mapping.uid : undefined,
+    gidMap: fuse ? mapping.gid : undefined,
+    volatile: rec.autoRemove,
+  };
+}
+
+/** Mounts the container's root at containerPaths().rootfs. */
+export function mountContainer(ctx: EngineContext, rec: ContainerRecord): ContainerPaths {
+  mountRootfs(rootfsMount(ctx, rec), ctx.emptyLayer);
+  return containerPaths(ctx, rec.id);
+}
+
+/** As mountContainer; a FUSE mount goes on while the caller works, and `ready` settles when it is done. */
+export function startContainerMount(ctx: EngineContext, rec: ContainerRecord): ContainerPaths & { ready: Promise<void> } {
+  const { ready } = startRootfsMount(rootfsMount(ctx, rec), ctx.emptyLayer);
+  return { ...containerPaths(ctx, rec.id), ready };
 }
 
 /**

@@ -18,7 +18,7 @@ import { parseDevice, parseUlimit } from './run-options';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
 import { toSessionId } from '../userns/mapping';
-import { mappingOf, mountContainer } from './container-mount';
+import { mappingOf, startContainerMount } from './container-mount';
 import { presentMounts, releaseMounts } from './volume-mounts';
 import { sessionLayout } from '../userns/session';
 import type { EngineContext } from './context';
@@ -93,36 +93,16 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
   const runDir = ctx.runDir(rec.id);
   const ctrDir = ctx.containers.containerDir(rec.id);
   const mapping = mappingOf(rec);
-  const { rootfs } = mountContainer(ctx, rec);
-  trace('mounted');
+  // fuse-overlayfs mounts while the parts of the spec that need no root
+  // filesystem are made, and the network is set up.
+  const { rootfs, ready } = startContainerMount(ctx, rec);
+  ready.catch(() => undefined); // a failure is awaited below, not an unhandled rejection meanwhile
   const cleanup = () => {
     releaseContainerNetwork(ctx, rec);
     releaseMounts(ctx, rec.id);
     unmountRootfs(rootfs);
   };
   try {
-    const root = new RootFs(rootfs);
-    let user;
-    let volumeMounts: OciMount[] = [];
-    try {
-      const userSpec = rec.config.user || (mapping.defaultUser ? `${mapping.defaultUser.uid}:${mapping.defaultUser.gid}` : '');
-      user = resolveUserCached(ctx, rec, root, userSpec, join(ctrDir, 'diff'));
-      for (const [kind, id] of [['user', user.uid], ['group', user.gid]] as const) {
-        if (toSessionId(kind === 'user' ? mapping.uid : mapping.gid, id) === undefined) {
-          throw new EngineError(`${kind} ID ${id} is not mapped in the container's user namespace (--userns=${rec.userns.mode})`);
-        }
-      }
-      if (rec.config.workingDir !== '/') root.ensureDir(rec.config.workingDir);
-      if (rec.config.mounts?.length) volumeMounts = presentMounts(ctx, rec, root, mapping, user);
-    } finally {
-      root.close();
-    }
-
-    const env = [...rec.config.env];
-    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
-    if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.config.hostname}`);
-    if (!env.some((e) => e.startsWith('container='))) env.push('container=selkie');
-
     const sec = parseSecurityOpts(rec.config.securityOpt);
     const caps = resolveCapabilities({ add: rec.config.capAdd, drop: rec.config.capDrop, privileged: rec.config.privileged });
     const paths = maskedAndReadonlyPaths(sec, rec.config.privileged);
@@ -155,6 +135,30 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
     etcFiles.push({ destination: '/etc/resolv.conf', source: join(runDir, 'resolv.conf') });
     writeFileSync(etcFiles[2].source, net.resolv);
 
+    await ready;
+    trace('mounted');
+    const root = new RootFs(rootfs);
+    let user;
+    let volumeMounts: OciMount[] = [];
+    try {
+      const userSpec = rec.config.user || (mapping.defaultUser ? `${mapping.defaultUser.uid}:${mapping.defaultUser.gid}` : '');
+      user = resolveUserCached(ctx, rec, root, userSpec, join(ctrDir, 'diff'));
+      for (const [kind, id] of [['user', user.uid], ['group', user.gid]] as const) {
+        if (toSessionId(kind === 'user' ? mapping.uid : mapping.gid, id) === undefined) {
+          throw new EngineError(`${kind} ID ${id} is not mapped in the container's user namespace (--userns=${rec.userns.mode})`);
+        }
+      }
+      if (rec.config.workingDir !== '/') root.ensureDir(rec.config.workingDir);
+      if (rec.config.mounts?.length) volumeMounts = presentMounts(ctx, rec, root, mapping, user);
+    } finally {
+      root.close();
+    }
+
+    const env = [...rec.config.env];
+    if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
+    if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.config.hostname}`);
+    if (!env.some((e) => e.startsWith('container='))) env.push('container=selkie');
+
     const spec = buildSpec({
       args: rec.config.init ? [INIT_PATH, '--', ...rec.config.args] : rec.config.args,
       env,
@@ -185,6 +189,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
     trace('spec written');
     return { bundle: runDir, rootfs, cleanup };
   } catch (err) {
+    await ready.catch(() => undefined); // a mount still under way is undone once it is done
     cleanup();
     throw err;
   }

@@ -30,6 +30,8 @@ export interface NativeAddon {
   execve(path: string, argv: string[], env: string[]): never;
   /** posix_spawn with stdio [in, out, err]; [pid, fd that reads EOF once it exited] */
   spawnProcess(path: string, argv: string[], stdio: [number, number, number], newSession: boolean): [number, number];
+  /** waitpid in the thread pool: exit code, or 128 + signal */
+  waitProcessAsync(pid: number): Promise<number>;
   /** waitpid for a spawnProcess child: exit code, or 128 + signal */
   waitProcess(pid: number): number;
   /** FNV-1a (64 bits) of the bytes, as 16 hex digits: a name, not a proof */

@@ -32,57 +32,63 @@ export function driverFor(m: { uidMap?: MapEntry[] }): MountDriver {
 const FUSE_OVERLAYFS = ['/usr/bin/fuse-overlayfs', '/usr/local/bin/fuse-overlayfs', '/bin/fuse-overlayfs'];
 
 /**
- * Runs fuse-overlayfs (it daemonizes once mounted) and waits for it:
- * posix_spawn from the addon rather than child_process, which copies this
- * large process's page tables first (a few ms of every run that needs it).
- * Its stderr goes to a file beside the work directory, read on failure.
+ * Starts fuse-overlayfs (it daemonizes once mounted): posix_spawn from the
+ * addon rather than child_process, which copies this large process's page
+ * tables first (a few ms of every run that needs it).  Its stderr goes to a
+ * file beside the work directory, read on failure.  `finish` turns its exit
+ * status into success or a clear error.
  */
-function runFuseOverlayfs(args: string[], cwd: string, errFile: string): { status: number; stderr: string } {
+function spawnFuseOverlayfs(m: RootfsMount, lowers: string): { pid: number; finish: (status: number) => void } {
   const bin = FUSE_OVERLAYFS.find((p) => existsSync(p));
   if (!bin) throw new Error('cannot run fuse-overlayfs: not found (install the fuse-overlayfs package)');
+  const opts = [
+    `lowerdir=${lowers}`,
+    `upperdir=${m.upper}`,
+    `workdir=${m.work}`,
+    `uidmapping=${fuseMappingOption(m.uidMap!)}`,
+    `gidmapping=${fuseMappingOption(m.gidMap!)}`,
+    'allow_other',
+  ].join(',');
+  const errFile = `${m.work}.err`;
   const err = openSync(errFile, 'w', 0o600);
   const devNull = openSync('/dev/null', 'r');
   const here = process.cwd();
-  let status: number;
+  let pid: number;
   try {
     // Layer names in the options are relative to the layer directory.
-    process.chdir(cwd);
-    const [pid, exitFd] = native().spawnProcess(bin, [bin, ...args], [devNull, devNull, err], false);
+    process.chdir(m.layerDir);
+    const [child, exitFd] = native().spawnProcess(bin, [bin, '-o', opts, m.target], [devNull, devNull, err], false);
     closeSync(exitFd);
-    status = native().waitProcess(pid);
+    pid = child;
   } finally {
     process.chdir(here);
     closeSync(devNull);
     closeSync(err);
   }
-  const stderr = status === 0 ? '' : readFileSync(errFile, 'utf8');
-  rmSync(errFile, { force: true });
-  return { status, stderr };
+  return {
+    pid,
+    finish: (status) => {
+      const stderr = status === 0 ? '' : readFileSync(errFile, 'utf8');
+      rmSync(errFile, { force: true });
+      if (status !== 0) {
+        const why = stderr.split('\n').filter((l) => l && !l.startsWith('unknown argument ignored')).join('; ');
+        throw new Error(`fuse-overlayfs failed to mount ${m.target}: ${why || `exit ${status}`}`);
+      }
+    },
+  };
 }
 
-export function mountRootfs(m: RootfsMount, emptyLower: string): MountDriver {
+/** The directories, and the lower layers as mount options name them. */
+function prepareDirs(m: RootfsMount, emptyLower: string): string {
   mkdirSync(m.upper, { recursive: true, mode: 0o755 });
   mkdirSync(m.work, { recursive: true, mode: 0o700 });
   mkdirSync(m.target, { recursive: true, mode: 0o755 });
   // Layer names are relative to layerDir and resolved from there (the mount
   // option string is limited to a page: relative names fit many more layers).
-  const lowers = m.lowers.length > 0 ? m.lowers.join(':') : emptyLower;
-  if (m.uidMap && m.gidMap) {
-    const opts = [
-      `lowerdir=${lowers}`,
-      `upperdir=${m.upper}`,
-      `workdir=${m.work}`,
-      `uidmapping=${fuseMappingOption(m.uidMap)}`,
-      `gidmapping=${fuseMappingOption(m.gidMap)}`,
-      'allow_other',
-    ].join(',');
-    const r = runFuseOverlayfs(['-o', opts, m.target], m.layerDir, `${m.work}.err`);
-    if (r.status !== 0) {
-      const why = r.stderr.split('\n').filter((l) => l && !l.startsWith('unknown argument ignored')).join('; ');
-      throw new Error(`fuse-overlayfs failed to mount ${m.target}: ${why || `exit ${r.status}`}`);
-    }
-    return 'fuse-overlayfs';
-  }
+  return m.lowers.length > 0 ? m.lowers.join(':') : emptyLower;
+}
+
+function mountKernelOverlay(m: RootfsMount, lowers: string): void {
   // volatile: no syncs of the upper layer (at unmount above all) for a
   // container whose upper layer is thrown away afterwards (--rm).  The kernel
   // leaves a marker that refuses a second volatile mount; an earlier clean
@@ -98,7 +104,32 @@ export function mountRootfs(m: RootfsMount, emptyLower: string): MountDriver {
   } finally {
     process.chdir(cwd);
   }
+}
+
+export function mountRootfs(m: RootfsMount, emptyLower: string): MountDriver {
+  const lowers = prepareDirs(m, emptyLower);
+  if (m.uidMap && m.gidMap) {
+    const fuse = spawnFuseOverlayfs(m, lowers);
+    fuse.finish(native().waitProcess(fuse.pid));
+    return 'fuse-overlayfs';
+  }
+  mountKernelOverlay(m, lowers);
   return 'overlay';
+}
+
+/**
+ * As mountRootfs, but a FUSE mount is awaited rather than waited for: the
+ * caller does other work (the spec, the network) while fuse-overlayfs
+ * starts.  `ready` settles once the root is mounted, or the mount failed.
+ */
+export function startRootfsMount(m: RootfsMount, emptyLower: string): { driver: MountDriver; ready: Promise<void> } {
+  const lowers = prepareDirs(m, emptyLower);
+  if (m.uidMap && m.gidMap) {
+    const fuse = spawnFuseOverlayfs(m, lowers);
+    return { driver: 'fuse-overlayfs', ready: native().waitProcessAsync(fuse.pid).then(fuse.finish) };
+  }
+  mountKernelOverlay(m, lowers);
+  return { driver: 'overlay', ready: Promise.resolve() };
 }
 
 /** Unmounts target; not mounted is success. */
