@@ -69,7 +69,7 @@ function load(name) {
   const file = path.join(__dirname, name);
   const buildCache = `${file}.cache`;
   const kindCache = KIND ? `${file}.${KIND}.cache` : undefined;
-  const source = fs.readFileSync(file, 'utf8');
+  const source = fs.readFileSync(file, 'latin1'); // ASCII, as the build ensures: no UTF-8 decoding
   let cachedData;
   let fromKind = false;
   for (const f of kindCache ? [kindCache, buildCache] : [buildCache]) {

@@ -179,7 +179,7 @@ const NS: Record<string, bigint> = {
   h: 3_600_000_000_000n,
 };
 
-const DURATION_PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
+const DURATION_PART = /(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y; // escaped: the bundle stays ASCII (scripts/build.mjs)
 
 /** Go's time.ParseDuration ("1h30m", "1.5s", "-10m", "0"), in nanoseconds; undefined if invalid. */
 export function parseGoDuration(text: string): bigint | undefined {

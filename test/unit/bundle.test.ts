@@ -17,6 +17,13 @@ describe('bundles', () => {
     expect(dist('selkie-main.js').includes('__lazy("node:child_process")')).toBe(true);
   });
 
+  it('are ASCII, as the boot script reads them (latin1, no UTF-8 decoding)', () => {
+    for (const name of ['selkie-main.js', 'selkie-extra.js']) {
+      expect(/[^\x00-\x7f]/.exec(dist(name))?.index, name).toBeUndefined();
+    }
+    expect(readFileSync(join(root, 'scripts', 'boot.cjs'), 'utf8')).toContain("readFileSync(file, 'latin1')");
+  });
+
   it('keep lines and columns for the source maps', () => {
     // Each replaced call is padded to the length of the require() it replaced.
     for (const m of dist('selkie-main.js').matchAll(/__lazy\("([^"]+)"\)( *)/g)) {
