@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/file.h>
+#include <sched.h>
 #include <stdio.h>
 #include <time.h>
 #include <sys/mman.h>
@@ -24,6 +25,7 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#include <thread>
 
 namespace selkie {
 void InitFds(Napi::Env env, Napi::Object exports);
@@ -245,6 +247,50 @@ Napi::Value Sha256Hex(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), out, 64);
 }
 
+/* netnsSysctl(netns, path, value): writes a /proc/sys/net file as seen in
+ * the network namespace at `netns` (a bind-mounted nsfs file).  A thread of
+ * its own enters the namespace and ends there: this process may not return
+ * to the host's network namespace once it left it.  For the namespaces
+ * selkie makes in the session: their owner is the session's user namespace,
+ * so crun, inside the container's, may not write their sysctls itself. */
+Napi::Value NetnsSysctl(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string netns = info[0].As<Napi::String>();
+  std::string path = info[1].As<Napi::String>();
+  std::string value = info[2].As<Napi::String>();
+  if (path.rfind("/proc/sys/net/", 0) != 0 || path.find("..") != std::string::npos) return Throw(env, "sysctl", path, EINVAL);
+  int err = 0;
+  const char *call = "open";
+  std::thread worker([&] {
+    int target = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      err = errno;
+      return;
+    }
+    int rc = setns(target, CLONE_NEWNET);
+    int e = errno;
+    close(target);
+    if (rc < 0) {
+      err = e;
+      call = "setns";
+      return;
+    }
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      err = errno;
+      return;
+    }
+    if (write(fd, value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+      err = errno ? errno : EIO;
+      call = "write";
+    }
+    close(fd);
+  });
+  worker.join();
+  if (err) return Throw(env, call, err == ENOENT || call[0] == 'w' ? path : netns, err);
+  return env.Undefined();
+}
+
 /* The wall clock to the nanosecond, without loading Node's perf_hooks for it. */
 Napi::Value RealtimeNs(const Napi::CallbackInfo &info) {
   struct timespec ts;
@@ -266,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs));
   exports.Set("fnv64", Napi::Function::New(env, Fnv64));
   exports.Set("sha256Hex", Napi::Function::New(env, Sha256Hex));
+  exports.Set("netnsSysctl", Napi::Function::New(env, NetnsSysctl));
   exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("unlock", Napi::Function::New(env, Unlock));

@@ -21,7 +21,7 @@ import { parseMounts } from './mount-spec';
 import { resolveContainerMounts } from './volumes';
 import { parseSize } from './log-config';
 import { normalizeSignal, SignalError } from '../runtime/signals';
-import { healthConfig, parseAddHost, parseDevice, parseResources, parseRestart, parseTmpfs, parseUlimit, type HealthFlags } from './run-options';
+import { healthConfig, parseAddHost, parseDevice, parseResources, parseRestart, parseSysctls, parseTmpfs, parseUlimit, type HealthFlags } from './run-options';
 
 /** The command line of run/create; the network flags are network/config.ts's. */
 export interface CreateOptions extends NetworkFlags {
@@ -56,6 +56,8 @@ export interface CreateOptions extends NetworkFlags {
   addHosts?: string[];
   devices?: string[];
   ulimits?: string[];
+  /** --sysctl NAME=VALUE */
+  sysctls?: string[];
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
@@ -127,6 +129,7 @@ export function buildConfig(
     labels: { ...(ic.Labels ?? {}), ...parseLabels(opts.labels) },
     stopSignal: opts.stopSignal !== undefined ? checkedSignal(opts.stopSignal) : (ic.StopSignal ?? undefined),
     ...runtimeFlags(opts, ic),
+    ...(opts.sysctls?.length ? { sysctls: parseSysctls(opts.sysctls, net.network, net.network === 'container') } : {}),
   };
 }
 

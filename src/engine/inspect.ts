@@ -165,6 +165,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
         const [soft, hard] = limits.split(':');
         return { Name: `RLIMIT_${name.toUpperCase()}`, Soft: Number(soft), Hard: Number(hard ?? soft) };
       }),
+      Sysctls: rec.config.sysctls ?? {},
       UsernsMode: rec.userns.mode === 'private' ? '' : rec.userns.mode,
       IDMappings: { UidMap: fmtMap(mapping.uid), GidMap: fmtMap(mapping.gid) },
     },

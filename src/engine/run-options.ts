@@ -40,6 +40,32 @@ export function parseUlimit(spec: string): { type: string; soft: number; hard: n
   return { type: RLIMITS[m[1]], soft, hard };
 }
 
+/** The sysctls a container may set: those of the namespaces it has of its own (as Podman and Docker allow). */
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+
+/**
+ * --sysctl NAME=VALUE (repeatable): only namespaced parameters, and net.*
+ * only where the container has a network namespace of its own.
+ */
+export function parseSysctls(specs: string[], network: string, sharesNetwork: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of specs) {
+    const i = spec.indexOf('=');
+    const name = i > 0 ? spec.slice(0, i).trim() : '';
+    if (!name || !/^[a-z0-9_.\/-]+$/i.test(name)) throw new EngineError(`invalid --sysctl "${spec}": use NAME=VALUE`);
+    const key = name.replace(/\//g, '.');
+    if (key.startsWith('net.')) {
+      if (network === 'host' || sharesNetwork) {
+        throw new EngineError(`sysctl "${key}" cannot be set: the container shares ${network === 'host' ? "the host's" : "another container's"} network namespace`);
+      }
+    } else if (!IPC_SYSCTLS.has(key) && !key.startsWith('fs.mqueue.')) {
+      throw new EngineError(`sysctl "${key}" is not allowed in a container: only namespaced ones can be set (net.*, fs.mqueue.*, ${[...IPC_SYSCTLS].join(', ')})`);
+    }
+    out[key] = spec.slice(i + 1);
+  }
+  return out;
+}
+
 /** --device /dev/fuse[:/dev/fuse[:rwm]] */
 export function parseDevice(spec: string): { host: string; container: string; perms: string } {
   const [host, second, third] = spec.split(':');

@@ -17,7 +17,7 @@ import { buildSpec, type OciMount } from '../runtime/spec';
 import { parseDevice, parseUlimit } from './run-options';
 import type { ContainerRecord } from '../state/containers';
 import { unmountRootfs } from '../storage/mount';
-import { toSessionId } from '../userns/mapping';
+import { highestMappedGid, toSessionId, type ContainerMapping } from '../userns/mapping';
 import { mappingOf, startContainerMount } from './container-mount';
 import { presentMounts, releaseMounts } from './volume-mounts';
 import { sessionLayout } from '../userns/session';
@@ -86,6 +86,45 @@ export interface Prepared {
   bundle: string;
   rootfs: string;
   cleanup: () => void;
+}
+
+/**
+ * The container's sysctls.  With a network namespace of its own, every
+ * group of the container may ping (ICMP echo sockets, no CAP_NET_RAW), as
+ * Podman's default containers.conf lets root's; then --sysctl.  A network
+ * namespace made here (pasta, slirp4netns, bridge networks) belongs to the
+ * session's user namespace, so its sysctls are written from here, a group
+ * range in session terms (the kernel reads it in the writer's user
+ * namespace); crun gets the rest, and all of them for a namespace it makes
+ * itself (--network none), inside the container's user namespace.
+ */
+function applySysctls(rec: ContainerRecord, mapping: ContainerMapping, netnsPath: string | undefined): Record<string, string> {
+  const own = rec.config.network !== 'host' && rec.config.network !== 'container';
+  if (!own) return { ...(rec.config.sysctls ?? {}) };
+  const ours = netnsPath !== undefined;
+  const allGroups = ours || !mapping.gid ? highestMappedGid() : Math.max(...mapping.gid.map((e) => e.inner + e.count - 1));
+  const wanted: Record<string, string> = { 'net.ipv4.ping_group_range': `0 ${allGroups}`, ...(rec.config.sysctls ?? {}) };
+  if (!ours) return wanted;
+  const forRuntime: Record<string, string> = {};
+  for (const [key, value] of Object.entries(wanted)) {
+    if (!key.startsWith('net.')) {
+      forRuntime[key] = value;
+      continue;
+    }
+    let v = value;
+    if (key === 'net.ipv4.ping_group_range' && rec.config.sysctls?.[key] !== undefined && mapping.gid) {
+      // Given in the container's groups: the same groups in session terms.
+      const [lo, hi] = value.trim().split(/\s+/).map((g) => toSessionId(mapping.gid!, Number(g)));
+      if (lo === undefined || hi === undefined) throw new EngineError(`sysctl ${key}="${value}": not a range of groups mapped in the container`);
+      v = `${lo} ${hi}`;
+    }
+    try {
+      native().netnsSysctl(netnsPath, `/proc/sys/${key.replace(/\./g, '/')}`, v);
+    } catch (err) {
+      throw new EngineError(`cannot set sysctl ${key}="${value}": ${(err as Error).message}`);
+    }
+  }
+  return forRuntime;
 }
 
 /** Everything up to a written config.json with the rootfs mounted. */
@@ -184,6 +223,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
       annotations,
       extraMounts: [...extraMounts(rec), ...volumeMounts],
       rlimits: rec.config.ulimits?.map(parseUlimit),
+      sysctl: applySysctls(rec, mapping, net.netnsPath),
     });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
     trace('spec written');

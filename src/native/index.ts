@@ -38,6 +38,8 @@ export interface NativeAddon {
   fnv64(data: Buffer): string;
   /** SHA-256 as 64 hex digits (Node's OpenSSL, without loading node:crypto) */
   sha256Hex(data: Buffer): string;
+  /** writes /proc/sys/net/... as seen in the network namespace at netns (this thread enters it and comes back) */
+  netnsSysctl(netns: string, path: string, value: string): void;
   /** clock_gettime(CLOCK_REALTIME) in nanoseconds */
   realtimeNs(): bigint;
   /** _exit(2): no teardown; only after all output is written */

@@ -170,19 +170,6 @@ function run(cmd: string, args: string[], input: string, what: string): void {
   }
 }
 
-/** Highest GID mapped in our user namespace: ping_group_range may name only mapped IDs. */
-function maxMappedGid(): number {
-  try {
-    let max = 0;
-    for (const l of readFileSync('/proc/self/gid_map', 'utf8').trim().split('\n')) {
-      const [inside, , count] = l.trim().split(/\s+/).map(Number);
-      if (Number.isFinite(inside + count)) max = Math.max(max, inside + count - 1);
-    }
-    return max;
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * Makes the rootless netns (and its pasta) unless they are there: after a
@@ -282,13 +269,12 @@ export function attachScript(opts: {
   adds: IpamNetwork[];
   defaultRoute?: string;
   nft?: string;
-  maxGid: number;
 }): string {
   for (const a of opts.adds) checkScriptValues(a);
   if (opts.defaultRoute !== undefined && ipToInt(opts.defaultRoute) === undefined) throw new NetworkSetupError(`invalid default route ${JSON.stringify(opts.defaultRoute)}`);
   const lines: string[] = [];
   if (opts.mode === 'start') {
-    lines.push(NETNS_SYSCTLS, `echo '0 ${opts.maxGid}' > /proc/sys/net/ipv4/ping_group_range || true`, 'ip link set lo up');
+    lines.push(NETNS_SYSCTLS, 'ip link set lo up');
   }
   for (const a of opts.adds) {
     lines.push(`ip link add ${a.iface} address ${a.mac} type veth peer name ${a.veth} netns ${q(opts.rootless)}`);
@@ -395,7 +381,6 @@ export async function attachBridge(paths: BridgePaths, ctr: BridgeContainer, joi
         adds,
         defaultRoute: needsRoute ? adds[0].gateway : undefined,
         nft: fresh || applied !== rules ? rules : undefined,
-        maxGid: maxMappedGid(),
       });
       const cmd = opts.mode === 'start' ? 'unshare' : 'nsenter';
       run(cmd, [`--net=${ctr.netnsFile}`, '/bin/sh', '-eu'], script, `cannot attach ${ctr.name} to network ${joins.map((j) => j.net.name).join(', ')}`);

@@ -39,6 +39,8 @@ export interface SpecInput {
   extraMounts?: OciMount[];
   /** --ulimit */
   rlimits?: { type: string; soft: number; hard: number }[];
+  /** namespaced sysctls (--sysctl, and the defaults) */
+  sysctl?: Record<string, string>;
 }
 
 function toOciMap(entries: MapEntry[]) {
@@ -128,5 +130,6 @@ export function buildSpec(input: SpecInput): object {
   };
   if (input.annotations && Object.keys(input.annotations).length) spec.annotations = input.annotations;
   if (input.rlimits?.length) (spec.process as Record<string, unknown>).rlimits = input.rlimits;
+  if (input.sysctl && Object.keys(input.sysctl).length) (spec.linux as Record<string, unknown>).sysctl = input.sysctl;
   return spec;
 }

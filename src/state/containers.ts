@@ -137,6 +137,8 @@ export interface ContainerConfig {
   addHosts?: string[];
   devices?: string[];
   ulimits?: string[];
+  /** --sysctl, validated at create */
+  sysctls?: Record<string, string>;
   resources?: { memory?: number; cpus?: number; pidsLimit?: number };
   /** -v, --mount and the image's VOLUMEs (anonymous volumes named at create) */
   mounts?: MountSpec[];

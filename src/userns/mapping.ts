@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // Per-container ID mappings.  All IDs on the right-hand side are the session
 // namespace's (S): 0 is the invoking user, 1..65535 hold image files on disk,
 // and container blocks start at BLOCK_SIZE, one block per container.
@@ -130,4 +131,18 @@ export function upperIdToContainer(entries: MapEntry[] | undefined, onDisk: numb
   if (driver === 'overlay') return fromSessionId(entries, onDisk);
   const presented = toSessionId(entries, onDisk);
   return presented === undefined ? undefined : fromSessionId(entries, presented);
+}
+
+/** The highest group ID mapped in this process's user namespace (a ping_group_range may name mapped groups only). */
+export function highestMappedGid(): number {
+  let max = 0;
+  try {
+    for (const l of readFileSync('/proc/self/gid_map', 'utf8').trim().split('\n')) {
+      const [inside, , count] = l.trim().split(/\s+/).map(Number);
+      if (Number.isFinite(inside + count)) max = Math.max(max, inside + count - 1);
+    }
+  } catch {
+    /* no /proc: root only */
+  }
+  return max;
 }

@@ -109,6 +109,22 @@ describe('pasta (the default network)', () => {
     }
   }, 60_000);
 
+  it('lets the container ping without CAP_NET_RAW (ping_group_range), in every user namespace mode; --sysctl sets namespaced parameters only', () => {
+    for (const args of [[], ['--userns=auto'], ['-u', '1000:1000'], ['--network', 'slirp4netns'], ['--network', 'none', '-u', '1000:1000']]) {
+      const r = selkie(['run', '--rm', ...args, NET_IMG, 'sh', '-c', 'cat /proc/sys/net/ipv4/ping_group_range; icmpecho 127.0.0.1']);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/^\d+\s+\d+\nreply\n$/); // the range as the container sees it, then the echo reply
+    }
+    const set = ok(['run', '--rm', '--sysctl', 'net.ipv4.ip_unprivileged_port_start=80', '--sysctl', 'kernel.msgmax=4096', IMG, 'sh', '-c', 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/msgmax']);
+    expect(set).toBe('80\n4096\n');
+    ok(['create', '--name', 'with-sysctl', '--sysctl', 'net.core.somaxconn=64', IMG, 'true']);
+    expect(ok(['inspect', '--format', '{{index .HostConfig.Sysctls "net.core.somaxconn"}}', 'with-sysctl']).trim()).toBe('64');
+    ok(['rm', 'with-sysctl']);
+    expect(selkie(['run', '--rm', '--sysctl', 'vm.swappiness=1', IMG, 'true']).stderr).toContain('sysctl "vm.swappiness" is not allowed in a container');
+    expect(selkie(['run', '--rm', '--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1', IMG, 'true']).stderr).toContain("the container shares the host's network namespace");
+    expect(selkie(['run', '--rm', '--sysctl', 'nonsense', IMG, 'true']).code).toBe(125);
+  });
+
   it('writes resolv.conf (pasta forwarder, or --dns*), hosts and hostname', () => {
     expect(ok(['run', '--rm', IMG, 'cat', '/etc/resolv.conf'])).toContain('nameserver 169.254.1.1');
     const custom = ok(['run', '--rm', '--dns', '192.0.2.53', '--dns-search', 'example.test', '--dns-option', 'ndots:3', IMG, 'cat', '/etc/resolv.conf']);

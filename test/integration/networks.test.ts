@@ -139,6 +139,17 @@ describe('name resolution and isolation', () => {
     expect(ok(['ps', '--format', '{{.Names}}'])).toContain('db');
   }, 60_000);
 
+  it('containers on a network ping each other by name without CAP_NET_RAW (an ICMP echo socket)', () => {
+    ok(['run', '-d', '--network', 'neta', '--name', 'pingee', NET_IMG, 'sleep', '600']);
+    const byName = "icmpecho $(awk '$2 == \"pingee\" {print $1; exit}' /etc/hosts)";
+    for (const args of [[], ['--userns=auto'], ['-u', '33:33']]) {
+      const r = selkie(['run', '--rm', ...args, '--network', 'neta', NET_IMG, 'sh', '-c', byName]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toBe('reply\n');
+    }
+    ok(['rm', '-f', 'pingee']);
+  }, 60_000);
+
   it('publishes ports of a bridge container on the host (TCP and UDP through the port forwarder)', async () => {
     const tcp = await freePort();
     const udp = await freePort();

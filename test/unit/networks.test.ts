@@ -137,14 +137,12 @@ describe('nft ruleset', () => {
       adds: [{ name: 'A', id: 'i', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth0123abcd', bridge: 'selkie1', dns: true }],
       defaultRoute: '10.89.0.1',
       nft: 'table inet selkie\n',
-      maxGid: 65536,
     });
-    expect(s).toContain("echo '0 65536' > /proc/sys/net/ipv4/ping_group_range");
     expect(s).toContain("ip link add eth0 address 02:00:00:00:00:01 type veth peer name veth0123abcd netns '/run/x/it'\\''s/netns'\n");
     expect(s).toContain('ip route add default via 10.89.0.1\n');
     // the bridge's address is set whether or not the bridge was there (a removed network's may be)
     expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 >\/dev\/null 2>&1 \|\| ip link add selkie1 type bridge\nif \[ "\$\(ip -4 -o addr show dev selkie1 \| awk '\{print \$4\}'\)" != "10\.89\.0\.1\/24" \]; then ip addr flush dev selkie1; ip addr add 10\.89\.0\.1\/24 dev selkie1; fi\nip link set selkie1 up\nip link set veth0123abcd master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
-    const c = attachScript({ mode: 'connect', rootless: '/n', adds: [], maxGid: 0 });
+    const c = attachScript({ mode: 'connect', rootless: '/n', adds: [] });
     expect(c).not.toContain('ip_unprivileged_port_start');
   });
   it('one rootless netns per store', () => {
@@ -189,7 +187,7 @@ describe('network records', () => {
   });
   it('the script and ruleset builders check what they interpolate again', () => {
     const a = { name: 'A', id: 'A', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth0123abcd', bridge: 'selkie1', dns: true };
-    const script = (x: Partial<typeof a>, route?: string) => attachScript({ mode: 'start', rootless: '/r/netns', adds: [{ ...a, ...x }], defaultRoute: route, maxGid: 0 });
+    const script = (x: Partial<typeof a>, route?: string) => attachScript({ mode: 'start', rootless: '/r/netns', adds: [{ ...a, ...x }], defaultRoute: route });
     expect(script({})).toContain('ip addr add 10.89.0.1/24 dev selkie1');
     for (const bad of [{ gateway: '10.89.0.1/0 dev lo; reboot #' }, { ip: '$(reboot)' }, { bridge: 'selkie1; reboot' }, { veth: 'veth1 x' }, { iface: 'eth0\n' }, { mac: 'x' }, { prefixLen: NaN }]) {
       expect(() => script(bad as never), JSON.stringify(bad)).toThrow(/refusing/);

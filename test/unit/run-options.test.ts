@@ -15,6 +15,7 @@ import {
   parseResources,
   parseRestart,
   parseTmpfs,
+  parseSysctls,
   parseUlimit,
 } from '../../src/engine/run-options';
 import { conmonArgs } from '../../src/runtime/conmon';
@@ -44,6 +45,22 @@ describe('run flags', () => {
     expect(parseTmpfs('/x:exec,size=1m').options).toEqual(['rw', 'nosuid', 'nodev', 'exec', 'size=1m']);
     expect(parseTmpfs('/x:ro').options).toEqual(['noexec', 'nosuid', 'nodev', 'ro']);
     expect(() => parseTmpfs('rel')).toThrow(/absolute/);
+  });
+
+  it('--sysctl: namespaced parameters only, net.* only with a network namespace of its own', () => {
+    expect(parseSysctls(['net.ipv4.ip_forward=1', 'kernel.shmmax=1024', 'fs.mqueue.msg_max=20', 'net/core/somaxconn=64', 'kernel.sem=1 2 3 4'], 'pasta', false)).toEqual({
+      'net.ipv4.ip_forward': '1',
+      'kernel.shmmax': '1024',
+      'fs.mqueue.msg_max': '20',
+      'net.core.somaxconn': '64',
+      'kernel.sem': '1 2 3 4',
+    });
+    expect(() => parseSysctls(['vm.swappiness=1'], 'pasta', false)).toThrow('sysctl "vm.swappiness" is not allowed in a container');
+    expect(() => parseSysctls(['kernel.hostname=x'], 'pasta', false)).toThrow(/not allowed/);
+    expect(() => parseSysctls(['net.ipv4.ip_forward=1'], 'host', false)).toThrow("shares the host's network namespace");
+    expect(() => parseSysctls(['net.ipv4.ip_forward=1'], 'container', true)).toThrow("shares another container's network namespace");
+    expect(parseSysctls(['kernel.msgmax=1'], 'host', false)).toEqual({ 'kernel.msgmax': '1' });
+    for (const bad of ['nonsense', '=1', 'net.x;rm=1']) expect(() => parseSysctls([bad], 'pasta', false)).toThrow(/invalid --sysctl/);
   });
 
   it('--ulimit: soft[:hard], -1 unlimited, known names only', () => {
