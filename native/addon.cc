@@ -127,7 +127,12 @@ Napi::Value Openat2(const Napi::CallbackInfo &info) {
   how.mode = info[3].As<Napi::Number>().Uint32Value();
   how.resolve = (unsigned long long)info[4].As<Napi::Number>().Int64Value();
   long fd;
+  // quiet: a name that is not there (ENOENT, ENOTDIR, ELOOP) gives -errno,
+  // not an exception: a PATH search misses several times per exec (each
+  // exception a JS Error with its stack).
+  bool quiet = info.Length() > 5 && info[5].ToBoolean();
   do fd = syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how); while (fd < 0 && errno == EAGAIN);
+  if (fd < 0 && quiet && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) return Napi::Number::New(info.Env(), -errno);
   if (fd < 0) return Throw(info.Env(), "openat2", path, errno);
   return Napi::Number::New(info.Env(), (double)fd);
 }

@@ -13,7 +13,8 @@ export interface NativeAddon {
   mknodat(dirfd: number, path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer, flags?: number): void;
   lgetxattr(path: string, name: string): Buffer | null;
-  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /** quiet: absent names (ENOENT, ENOTDIR, ELOOP) return -errno instead of throwing */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number, quiet?: boolean): number;
   mkdirat(dirfd: number, name: string, mode: number): void;
   /** a listening Unix stream socket at path */
   unixListen(path: string): number;

@@ -23,13 +23,8 @@ export class RootFs {
   }
 
   private open(path: string, flags: number): number | undefined {
-    try {
-      return native().openat2(this.fd, path, flags, 0, IN_ROOT);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
-      throw err;
-    }
+    const fd = native().openat2(this.fd, path, flags, 0, IN_ROOT, true);
+    return fd < 0 ? undefined : fd;
   }
 
   /** A regular file's content, capped; undefined when absent or not a regular file. */
