@@ -117,6 +117,8 @@ if (!process.env.BENCH_NO_RUN) {
   spec.linux.uidMappings = [{ containerID: 0, hostID: process.getuid(), size: 1 }];
   spec.linux.gidMappings = [{ containerID: 0, hostID: process.getgid(), size: 1 }];
   spec.mounts = spec.mounts.map((m) => (m.type === 'devpts' ? { ...m, options: m.options.filter((o) => o !== 'gid=5') } : m));
+  // The ping group range names the container's groups: here only group 0.
+  if (spec.linux.sysctl?.['net.ipv4.ping_group_range']) spec.linux.sysctl['net.ipv4.ping_group_range'] = '0 0';
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
   const crunRoot = join(work, 'crun-state');
 
