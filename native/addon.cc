@@ -266,6 +266,7 @@ Napi::Value NetnsSysctl(const Napi::CallbackInfo &info) {
   if (path.rfind("/proc/sys/net/", 0) != 0 || path.find("..") != std::string::npos) return Throw(env, "sysctl", path, EINVAL);
   int err = 0;
   const char *call = "open";
+  const std::string *subject = &netns;
   std::thread worker([&] {
     int target = open(netns.c_str(), O_RDONLY | O_CLOEXEC);
     if (target < 0) {
@@ -280,6 +281,7 @@ Napi::Value NetnsSysctl(const Napi::CallbackInfo &info) {
       call = "setns";
       return;
     }
+    subject = &path;
     int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
       err = errno;
@@ -292,7 +294,7 @@ Napi::Value NetnsSysctl(const Napi::CallbackInfo &info) {
     close(fd);
   });
   worker.join();
-  if (err) return Throw(env, call, err == ENOENT || call[0] == 'w' ? path : netns, err);
+  if (err) return Throw(env, call, *subject, err);
   return env.Undefined();
 }
 

@@ -193,6 +193,9 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
       root.close();
     }
 
+    // Written now for the namespaces made here; the rest go in the spec.
+    const sysctl = applySysctls(rec, mapping, net.netnsPath);
+
     const env = [...rec.config.env];
     if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     if (!env.some((e) => e.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.config.hostname}`);
@@ -223,7 +226,7 @@ export async function prepare(ctx: EngineContext, rec: ContainerRecord): Promise
       annotations,
       extraMounts: [...extraMounts(rec), ...volumeMounts],
       rlimits: rec.config.ulimits?.map(parseUlimit),
-      sysctl: applySysctls(rec, mapping, net.netnsPath),
+      sysctl,
     });
     writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
     trace('spec written');

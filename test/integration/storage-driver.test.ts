@@ -2,10 +2,11 @@
 // files all belong to root (no ID shifting needed under the default mapping),
 // fuse-overlayfs when owners must be shifted into the container's block.
 // Either way, owners inside the container and in a commit are the container's.
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { busyboxEntries } from '../../scripts/fixtures.mjs';
-import { ensureBusybox, loadDockerArchive, ok, selkie } from './helpers';
+import { ensureBusybox, graphRoot, loadDockerArchive, ok, selkie, sessionMounts } from './helpers';
 
 const ROOT_IMG = 'localhost/itest-rootowned:1';
 let OWNERS_IMG: string;
@@ -53,5 +54,27 @@ describe('storage driver per container', () => {
     ok(['cp', '/etc/hostname', 'drv-volatile:/etc/hostname-copy']);
     expect(ok(['start', '-a', 'drv-volatile'])).toBe(readFileSync('/etc/hostname', 'utf8'));
     expect(selkie(['container', 'exists', 'drv-volatile']).code).toBe(1);
+  });
+
+  it('a fuse-overlayfs mount that fails (its layer gone) is a clear error, and leaves no mount behind', async () => {
+    // An image of its own, with several owners, so that moving its layer aside touches nothing else.
+    const img = 'localhost/itest-fuse-fail:1';
+    const r = await loadDockerArchive(img, [busyboxEntries([{ name: 'fuse-fail', type: 'file', mode: 0o644, uid: 33, gid: 33, content: Buffer.from('x') }])]);
+    expect(r.code, r.stderr).toBe(0);
+    const layer = join(graphRoot(), 'layers', ok(['image', 'inspect', '-f', '{{index .RootFS.Layers 0}}', img]).trim().replace('sha256:', ''));
+    const id = ok(['create', '--network', 'none', img, 'true']).trim();
+    expect(driver(id)).toBe('fuse-overlayfs');
+    renameSync(layer, `${layer}.aside`);
+    try {
+      const failed = selkie(['start', '-a', id]);
+      expect(failed.code).toBe(125);
+      expect(failed.stderr).toContain('fuse-overlayfs failed to mount');
+      expect(sessionMounts().some((m) => m.includes(id))).toBe(false);
+    } finally {
+      renameSync(`${layer}.aside`, layer);
+    }
+    expect(selkie(['start', '-a', id]).code).toBe(0);
+    ok(['rm', id]);
+    ok(['rmi', img]);
   });
 });
