@@ -30,8 +30,10 @@ const EXTRA = [
   'state/networks.ts',
 ].map((f) => join(root, 'src', f));
 
-// Whitespace and syntax minified: every start reads and hashes the bundle (names are kept).
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['*.node'], sourcemap: 'linked', logLevel: 'warning', minifyWhitespace: true, minifySyntax: true };
+// Minified (whitespace, syntax, identifiers): every start reads the bundle,
+// copies it into V8's heap and loads a code cache that grows with it.  The
+// linked source maps (dist/*.map) turn a stack trace back into src/ names.
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['*.node'], sourcemap: 'linked', logLevel: 'warning', minifyWhitespace: true, minifySyntax: true, minifyIdentifiers: true };
 
 // The extra bundle: one object, keyed by module path, of the modules'
 // exports, each initialised on first access (pull need not load the archive
@@ -92,10 +94,13 @@ copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // commands and the registry commands use.
 // A new build starts cold: its caches, and those each kind of command wrote (boot.cjs).
 for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.cache') || f === 'warm.json') rmSync(join(root, 'dist', f), { force: true });
-execFileSync(process.execPath, ['--no-flush-bytecode', join(root, 'dist/selkie.js'), '__warm-cache'], {
-  env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
-  stdio: 'inherit',
-});
+// One set of caches per set of flags bin/selkie starts Node with (native/launcher.c).
+for (const flags of [['--no-flush-bytecode', '--no-opt'], ['--no-flush-bytecode']]) {
+  execFileSync(process.execPath, [...flags, join(root, 'dist/selkie.js'), '__warm-cache'], {
+    env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
+    stdio: 'inherit',
+  });
+}
 
 mkdirSync(join(root, 'bin'), { recursive: true });
 const tmp = join(root, 'bin/.selkie.tmp');

@@ -43,4 +43,30 @@ describe('bundles', () => {
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ before: false, ok: true });
   });
+
+  it('start short commands without the optimizing compiler, long ones with it (native/launcher.c)', () => {
+    // SELKIE_NODE=echo: the launcher's exec prints the command line it would start Node with.
+    const flags = (...args: string[]) => {
+      const r = spawnSync(join(root, 'bin', 'selkie'), args, { encoding: 'utf8', env: { ...process.env, SELKIE_NODE: 'echo' } });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split(' ').filter((w) => w.startsWith('--no-'));
+    };
+    const short = ['--no-flush-bytecode', '--no-opt'];
+    const long = ['--no-flush-bytecode'];
+    expect(flags('run', '--rm', 'img', 'true')).toEqual(short);
+    expect(flags('--root', 'pull', 'exec', 'c', 'true')).toEqual(short); // "pull" is --root's value
+    expect(flags('image', 'ls')).toEqual(short);
+    expect(flags('pull', 'alpine')).toEqual(long);
+    expect(flags('--root', '/r', 'image', 'pull', 'alpine')).toEqual(long);
+    expect(flags('container', 'cp', 'c:/x', '.')).toEqual(long);
+    expect(flags('run', 'pull')).toEqual(short); // an argument, not the command
+  });
+
+  it('find a code cache V8 accepts under either set of flags', () => {
+    for (const args of [['version'], ['pull', '--help']]) {
+      const r = spawnSync(join(root, 'bin', 'selkie'), args, { encoding: 'utf8', env: { ...process.env, SELKIE_TRACE: '1', SELKIE_NO_WARM: '1' } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(/selkie-main\.js compiled \((build|kind) cache\)/);
+    }
+  });
 });
