@@ -17,13 +17,13 @@ const Module = require('node:module');
 // CLI process is short: bin/selkie starts Node with --no-flush-bytecode (on
 // the command line: require('node:v8') would load the streams), and so does
 // the build for its caches (V8 checks the flags a cache was made under).
-// bin/selkie also turns off the optimizing compiler (--no-opt) for all but
-// the long commands (native/launcher.c), and V8 rejects a cache made under
-// other flags: the build writes a cache for each set, and each kind of
-// command always runs under the same one.  Node flags beyond these
+// bin/selkie also turns off the optimizing compiler (--no-opt, with
+// --no-minor-gc-task) for all but the long commands (native/launcher.c).
+// V8 rejects a cache made under other flags: the build writes a cache for
+// each set, and each kind of command always runs under the same one.  Node flags beyond these
 // (--cpu-prof, ...) mean: write no cache, and leave by process.exit
 // (src/cli/exit.ts).
-const NODE_FLAGS = ['--no-flush-bytecode', '--no-opt'];
+const NODE_FLAGS = ['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task'];
 globalThis.__selkieOtherNodeFlags = process.execArgv.some((f) => !NODE_FLAGS.includes(f));
 const CACHE_SUFFIX = process.execArgv.includes('--no-opt') ? '.cache' : '.opt.cache';
 

@@ -95,7 +95,7 @@ copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // A new build starts cold: its caches, and those each kind of command wrote (boot.cjs).
 for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.cache') || f === 'warm.json') rmSync(join(root, 'dist', f), { force: true });
 // One set of caches per set of flags bin/selkie starts Node with (native/launcher.c).
-for (const flags of [['--no-flush-bytecode', '--no-opt'], ['--no-flush-bytecode']]) {
+for (const flags of [['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task'], ['--no-flush-bytecode']]) {
   execFileSync(process.execPath, [...flags, join(root, 'dist/selkie.js'), '__warm-cache'], {
     env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
     stdio: 'inherit',

@@ -51,7 +51,7 @@ describe('bundles', () => {
       expect(r.status, r.stderr).toBe(0);
       return r.stdout.trim().split(' ').filter((w) => w.startsWith('--no-'));
     };
-    const short = ['--no-flush-bytecode', '--no-opt'];
+    const short = ['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task'];
     const long = ['--no-flush-bytecode'];
     expect(flags('run', '--rm', 'img', 'true')).toEqual(short);
     expect(flags('--root', 'pull', 'exec', 'c', 'true')).toEqual(short); // "pull" is --root's value
