@@ -10,6 +10,11 @@
       "cflags_cc": ["-Wall", "-Wextra", "-O2", "-std=c++17"]
     },
     {
+      "target_name": "selkie_map",
+      "sources": ["native/map-file.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
       "target_name": "selkie-helper",
       "type": "executable",
       "sources": ["native/helper.c", "native/forward.c"],

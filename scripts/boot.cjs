@@ -70,25 +70,39 @@ function trace(label) {
   if (process.env.SELKIE_TRACE) fs.writeSync(2, `[trace] ${(process.uptime() * 1000).toFixed(1).padStart(7)} ms  boot: ${label}\n`);
 }
 
+// The bundles and their caches are mapped, not read (native/map-file.c):
+// copying them into fresh memory costs ~3 ms a bundle where page faults are
+// dear.  Without the small addon (not built, or a Node without external
+// latin1 strings) they are read.
+let mapFile;
+try {
+  mapFile = require(path.join(__dirname, '..', 'build', 'Release', 'selkie_map.node')).mapFile;
+} catch {
+  mapFile = undefined;
+}
+const readSource = (file) => (mapFile ? mapFile(file, true) : fs.readFileSync(file, 'latin1')); // ASCII, as the build ensures
+const readCache = (file) => (mapFile ? mapFile(file, false) : fs.readFileSync(file));
+
 function load(name) {
   const file = path.join(__dirname, name);
   const buildCache = `${file}${CACHE_SUFFIX}`;
   const kindCache = KIND ? `${file}.${KIND}${CACHE_SUFFIX}` : undefined;
-  const source = fs.readFileSync(file, 'latin1'); // ASCII, as the build ensures: no UTF-8 decoding
+  // Stored inside its CommonJS wrapper (scripts/build.mjs).
+  const source = readSource(file);
   let cachedData;
   let fromKind = false;
   for (const f of kindCache ? [kindCache, buildCache] : [buildCache]) {
     try {
-      cachedData = fs.readFileSync(f);
+      cachedData = readCache(f);
       fromKind = f === kindCache;
       break;
     } catch {
       cachedData = undefined;
     }
   }
-  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  const script = new vm.Script(source, { filename: file, cachedData });
   scripts.push({ script, cacheFile: buildCache, kindCache, warm: fromKind && !script.cachedDataRejected });
-  trace(`${name} compiled (${cachedData ? (script.cachedDataRejected ? 'cache rejected' : fromKind ? 'kind cache' : 'build cache') : 'no cache'})`);
+  trace(`${name} compiled (${cachedData ? (script.cachedDataRejected ? 'cache rejected' : fromKind ? 'kind cache' : 'build cache') : 'no cache'}${mapFile ? ', mapped' : ''})`);
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(__dirname);

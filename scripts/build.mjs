@@ -33,6 +33,9 @@ const EXTRA = [
 // Minified (whitespace, syntax, identifiers): every start reads the bundle,
 // copies it into V8's heap and loads a code cache that grows with it.  The
 // linked source maps (dist/*.map) turn a stack trace back into src/ names.
+// Esbuild writes here; the finished bundles reach dist/ by rename.
+const staging = join(root, 'dist', '.staging');
+rmSync(staging, { recursive: true, force: true });
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['*.node'], sourcemap: 'linked', logLevel: 'warning', minifyWhitespace: true, minifySyntax: true, minifyIdentifiers: true };
 
 // The extra bundle: one object, keyed by module path, of the modules'
@@ -48,7 +51,7 @@ await build({
     loader: 'js',
     sourcefile: 'extra-entry.js',
   },
-  outfile: join(root, 'dist/selkie-extra.js'),
+  outfile: join(staging, 'selkie-extra.js'),
 });
 
 const toExtra = {
@@ -68,15 +71,24 @@ const toExtra = {
   },
 };
 
-await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(root, 'dist/selkie-main.js'), plugins: [toExtra] });
+await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(staging, 'selkie-main.js'), plugins: [toExtra] });
 
 // Built-ins loaded on first use (see __lazy in scripts/boot.cjs):
 // each require() of one becomes a call of the same length, so that the
 // source maps stay right.
+// Written by rename, never in place: a running selkie maps the bundles (boot.cjs).
+function replaceFile(file, text) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+const BUNDLE_TAIL = '})';
+
 const LAZY_BUILTINS = ['child_process', 'net', 'dgram', 'os', 'stream', 'stream/promises', 'readline', 'readline/promises', 'dns', 'http', 'https', 'tls', 'crypto', 'zlib', 'tty', 'worker_threads'];
 for (const name of ['selkie-main.js', 'selkie-extra.js']) {
   const file = join(root, 'dist', name);
-  const text = readFileSync(file, 'utf8').replace(/\brequire\("((?:node:)?([a-z_/]+))"\)/g, (call, id, name) =>
+  const text = readFileSync(join(staging, name), 'utf8').replace(/\brequire\("((?:node:)?([a-z_/]+))"\)/g, (call, id, name) =>
     LAZY_BUILTINS.includes(name) ? `__lazy("${id}")`.padEnd(call.length, ' ') : call,
   );
   // ASCII only: boot.cjs reads the bundles as latin1, ~1.5 ms less per
@@ -86,8 +98,16 @@ for (const name of ['selkie-main.js', 'selkie-extra.js']) {
   // keeps what the source wrote, so write \u escapes there.
   const bad = /[^\x00-\x7f]/.exec(text);
   if (bad) throw new Error(`${name}: non-ASCII character U+${bad[0].codePointAt(0).toString(16)} near ${JSON.stringify(text.slice(Math.max(0, bad.index - 60), bad.index + 20))}`);
-  writeFileSync(file, text);
+  // The bundle is stored inside its CommonJS wrapper, so that boot.cjs can
+  // hand V8 the mapped file as it is (Module.wrap would copy it).  The
+  // wrapper's first line has no mappings: the source map gains an empty line.
+  const map = JSON.parse(readFileSync(join(staging, `${name}.map`), 'utf8'));
+  map.mappings = `;${map.mappings}`;
+  replaceFile(`${file}.map`, JSON.stringify(map));
+  replaceFile(file, `${BUNDLE_HEAD}\n${text}\n${BUNDLE_TAIL}`);
 }
+
+rmSync(staging, { recursive: true, force: true });
 
 copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // Warm V8's code caches with a command that loads the modules the frequent

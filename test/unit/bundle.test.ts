@@ -1,7 +1,8 @@
 // The built bundles (npm ci builds them before the tests run): what the
 // start-up of every command depends on.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -66,7 +67,30 @@ describe('bundles', () => {
     for (const args of [['version'], ['pull', '--help']]) {
       const r = spawnSync(join(root, 'bin', 'selkie'), args, { encoding: 'utf8', env: { ...process.env, SELKIE_TRACE: '1', SELKIE_NO_WARM: '1' } });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stderr, args.join(' ')).toMatch(/selkie-main\.js compiled \((build|kind) cache\)/);
+      expect(r.stderr, args.join(' ')).toMatch(/selkie-main\.js compiled \((build|kind) cache(, mapped)?\)/);
+    }
+  });
+
+  it('are handed to V8 mapped from their files, or read where the small addon is missing', () => {
+    const { mapFile } = require(join(root, 'build', 'Release', 'selkie_map.node'));
+    const file = join(root, 'dist', 'selkie-main.js');
+    expect(mapFile(file, true)).toBe(readFileSync(file, 'latin1'));
+    expect(Buffer.compare(mapFile(`${file}.cache`, false), readFileSync(`${file}.cache`))).toBe(0);
+    expect(() => mapFile(join(root, 'no-such-file'), true)).toThrow(/ENOENT/);
+    const env = { ...process.env, SELKIE_TRACE: '1', SELKIE_NO_WARM: '1' };
+    const mapped = spawnSync(process.execPath, ['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task', join(root, 'dist', 'selkie.js'), 'version'], { encoding: 'utf8', env });
+    expect(mapped.status, mapped.stderr).toBe(0);
+    expect(mapped.stderr).toMatch(/selkie-main\.js compiled \(build cache, mapped\)/);
+    // A copy of dist/ with no build/ beside it: the same bundle, read.
+    const copy = mkdtempSync(join(tmpdir(), 'selkie-dist-'));
+    try {
+      cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
+      const read = spawnSync(process.execPath, ['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task', join(copy, 'dist', 'selkie.js'), 'version'], { encoding: 'utf8', env });
+      expect(read.status, read.stderr).toBe(0);
+      expect(read.stderr).toMatch(/selkie-main\.js compiled \(build cache\)/);
+      expect(read.stdout).toBe(mapped.stdout);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
     }
   });
 });
