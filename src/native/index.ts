@@ -1,7 +1,6 @@
 // Typed access to the native addon (native/addon.cc) and the helper executable.
 // Loaded lazily: commands that need neither never pay for dlopen.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 export interface NativeAddon {
@@ -81,8 +80,10 @@ export function packageRoot(): string {
 let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (!addon) {
-    const file = join(packageRoot(), 'build', 'Release', 'selkie_native.node');
-    addon = createRequire(join(packageRoot(), 'package.json'))(file) as NativeAddon;
+    // process.dlopen, not require(): no module resolution (~1 ms at first use).
+    const mod = { exports: {} as NativeAddon };
+    process.dlopen(mod, join(packageRoot(), 'build', 'Release', 'selkie_native.node'));
+    addon = mod.exports;
   }
   return addon;
 }
