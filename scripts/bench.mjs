@@ -224,8 +224,9 @@ if (!process.env.BENCH_NO_DETACHED) {
 // this host's loopback), which would cap every peer alike.
 if (!process.env.BENCH_NO_NET) {
   const NET_RUNS = Number(process.env.BENCH_NET_RUNS ?? 5);
-  // Each peer's transfer size is sized by its warm-up transfers to last about
-  // BENCH_NET_SECONDS, between 16 MiB and BENCH_NET_MAX_MIB.
+  // Each peer's warm-up transfers find the size that lasts about
+  // BENCH_NET_SECONDS (between 16 MiB and BENCH_NET_MAX_MIB); all peers then
+  // move the largest of those sizes.
   const SECONDS = Number(process.env.BENCH_NET_SECONDS ?? 1);
   const MAX = Number(process.env.BENCH_NET_MAX_MIB ?? 1024) * 2 ** 20;
   const MIN = 16 << 20;
@@ -418,6 +419,11 @@ if (!process.env.BENCH_NO_NET) {
         return sec;
       });
     }
+    // One size for every peer (the largest calibrated): a longer transfer
+    // amortises connection set-up and slow start, which would favour the peer
+    // that happened to calibrate larger.
+    const inBytes = Math.max(...tp.map((p) => p.inBytes));
+    for (const p of tp) p.inBytes = inBytes;
     for (let i = 0; i < NET_RUNS; i++) {
       for (const p of tp) {
         const sec = await withTimeout(sendTo(p.port, p.inBytes), 120_000, p.name);
@@ -471,12 +477,14 @@ if (!process.env.BENCH_NO_NET) {
       }
     };
     for (const p of outPeers) await attempt(p, async () => (p.outBytes = await calibrate((bytes) => receive(p, bytes))));
+    const outBytes = Math.max(...outPeers.filter((p) => !p.outError).map((p) => p.outBytes));
+    for (const p of outPeers) if (!p.outError) p.outBytes = outBytes;
     for (let i = 0; i < NET_RUNS; i++) {
       for (const p of outPeers) await attempt(p, async () => p.out.push(p.outBytes / 1e6 / (await receive(p, p.outBytes))));
     }
 
     // -- report -----------------------------------------------------------------
-    console.log(`\nnetwork: TCP throughput, ${NET_RUNS} transfers each, interleaved, sized to ~${SECONDS} s each (MB/s; MiB per transfer)\n`);
+    console.log(`\nnetwork: TCP throughput, ${NET_RUNS} transfers each, interleaved, one size per direction, ~${SECONDS} s for the fastest peer (MB/s; MiB per transfer)\n`);
     console.log(`${'peer'.padEnd(40)} ${'host->container'.padEnd(31)} ${'container->host'.padEnd(31)}`);
     const head = `${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)} ${'MiB'.padStart(7)}`;
     console.log(`${''.padEnd(40)} ${head} ${head}`);
