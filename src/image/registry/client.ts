@@ -1,9 +1,10 @@
-// A client for the Docker Registry HTTP API v2 / OCI distribution spec (HTTP in ./http).
-// Requests go out anonymously until the registry asks for credentials (401 +
-// WWW-Authenticate); Bearer tokens are then fetched per scope, cached and sent up
-// front. Everything the registry sends is untrusted: JSON bodies are capped,
-// manifests fetched by digest are verified, blobs stream out for the caller to verify.
-// Credentials and tokens never appear in error messages.
+// A client for the Docker Registry HTTP API v2 / OCI distribution spec: the
+// API's requests, and their transport (retries, redirects, the TLS fallback
+// of --tls-verify=false, uploads).  HTTP itself is in ./http, authentication
+// in ./auth (requests go out anonymously until the registry asks for
+// credentials), error responses in ./responses.  Everything the registry
+// sends is untrusted: JSON bodies are capped, manifests fetched by digest are
+// verified, blobs stream out for the caller to verify.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
@@ -12,8 +13,11 @@ import { Agent, request, type ResponseData } from './http';
 import { digestOf, sha256Hex } from '../digest';
 import { MAX_DOCUMENT_BYTES } from '../schema';
 import { MEDIA } from '../types';
-import { IDENTITY_TOKEN_USERNAME, type Credentials } from './auth-file';
-import { parseChallenges, type Challenge } from './challenge';
+import type { Credentials } from './auth-file';
+import { RegistryAuth } from './auth';
+import { clean, errorFrom, header, readCapped, RegistryError } from './responses';
+
+export { RegistryError } from './responses';
 
 export interface RegistryOptions {
   /** 'docker.io' | '127.0.0.1:5000' | 'quay.io' */
@@ -30,19 +34,6 @@ export interface RegistryOptions {
   retries?: number;
 }
 
-export class RegistryError extends Error {
-  /** HTTP status of the response that failed, when there was one */
-  status?: number;
-  /** registry error code (MANIFEST_UNKNOWN, UNAUTHORIZED, DENIED, NAME_UNKNOWN, ...) or a network error code */
-  code?: string;
-  constructor(message: string, status?: number, code?: string) {
-    super(message);
-    this.name = 'RegistryError';
-    this.status = status;
-    this.code = code;
-  }
-}
-
 const MANIFEST_ACCEPT = [
   MEDIA.ociManifest,
   MEDIA.ociIndex,
@@ -54,12 +45,9 @@ const MANIFEST_ACCEPT = [
 ].join(', ');
 
 /** error bodies, token responses: small documents */
-const MAX_SMALL_BODY = 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const MAX_TAG_PAGES = 1000;
 const BACKOFF_MS = [100, 400, 1600];
-/** spec: tokens without expires_in live 60 s */
-const DEFAULT_TOKEN_SECONDS = 60;
 
 const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$/;
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
@@ -90,24 +78,9 @@ interface Req {
   auth?: boolean;
 }
 
-interface CachedToken {
-  token: string;
-  expiresAt: number;
-}
-
 /** where each response came from (relative Link headers), and the request body stream it consumed */
 const responseUrl = new WeakMap<ResponseData, URL>();
 const requestStream = new WeakMap<ResponseData, NodeJS.ReadableStream>();
-
-function header(res: ResponseData, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function allHeaders(res: ResponseData, name: string): string {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v.join(', ') : (v ?? '');
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -116,13 +89,6 @@ function sleep(ms: number): Promise<void> {
 function destroyStream(s: NodeJS.ReadableStream | undefined): void {
   const r = s as (NodeJS.ReadableStream & { destroy?: () => void; readableEnded?: boolean }) | undefined;
   if (r && !r.readableEnded) r.destroy?.();
-}
-
-/** Registry-supplied text on a terminal: no control characters, bounded length. */
-function clean(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  const t = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  return t.length > max ? `${t.slice(0, max)}...` : t;
 }
 
 const CERT_ERRORS = new Set([
@@ -145,10 +111,6 @@ function networkProblem(err: Error, url: URL): string {
     return `the TLS certificate of ${url.host} is not trusted (${code}): add its CA, or use --tls-verify=false`;
   }
   return `connecting to ${url.host}: ${clean(err.message || String(err))}`;
-}
-
-function basicAuth(c: Credentials): string {
-  return `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
 }
 
 function digestMatches(bytes: Buffer, digest: string): boolean {
@@ -213,9 +175,7 @@ export class RegistryClient {
   private readonly retries: number;
   private readonly userAgent: string;
   private agent?: Agent;
-  /** the registry's last authentication challenge: once known, credentials go out up front */
-  private challenge?: Challenge;
-  private readonly tokens = new Map<string, Promise<CachedToken>>();
+  private readonly auth: RegistryAuth;
 
   constructor(private readonly opts: RegistryOptions) {
     if (!HOST.test(opts.registry)) {
@@ -229,6 +189,13 @@ export class RegistryClient {
     this.schemeSettled = opts.insecure === true || opts.tlsVerify !== false;
     this.retries = Math.max(0, opts.retries ?? 3);
     this.userAgent = opts.userAgent ?? 'selkie';
+    this.auth = new RegistryAuth({
+      registry: opts.registry,
+      credentials: opts.credentials,
+      userAgent: this.userAgent,
+      overTls: () => this.scheme === 'https',
+      exchange: (method, url, headers, body, what) => this.exchange(method, url, headers, body, what),
+    });
   }
 
   /** closes pooled connections; call when done so idle sockets don't hold the process */
@@ -249,7 +216,7 @@ export class RegistryClient {
       await res.body.dump();
       return;
     }
-    throw await this.errorFrom(res, what);
+    throw await errorFrom(res, what, this.registry);
   }
 
   async getManifest(repo: string, ref: string): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
@@ -263,7 +230,7 @@ export class RegistryClient {
       scopes: [pullScope(repo)],
       what,
     });
-    if (res.statusCode !== 200) throw await this.errorFrom(res, what);
+    if (res.statusCode !== 200) throw await errorFrom(res, what, this.registry);
     const bytes = await readCapped(res, MAX_DOCUMENT_BYTES, what, 'manifest');
     let digest: string;
     if (DIGEST.test(ref)) {
@@ -296,7 +263,7 @@ export class RegistryClient {
     });
     await res.body.dump();
     if (res.statusCode === 404) return undefined;
-    if (res.statusCode !== 200) throw await this.errorFrom(res, what);
+    if (res.statusCode !== 200) throw await errorFrom(res, what, this.registry);
     const digest = header(res, 'docker-content-digest');
     const size = Number(header(res, 'content-length'));
     const mediaType = contentType(res);
@@ -346,7 +313,7 @@ export class RegistryClient {
       });
       return { stream: skip, size };
     }
-    throw await this.errorFrom(res, what);
+    throw await errorFrom(res, what, this.registry);
   }
 
   async blobExists(repo: string, digest: string): Promise<boolean> {
@@ -357,7 +324,7 @@ export class RegistryClient {
     await res.body.dump();
     if (res.statusCode === 200) return true;
     if (res.statusCode === 404) return false;
-    throw await this.errorFrom(res, what);
+    throw await errorFrom(res, what, this.registry);
   }
 
   /** Cross-repository mount: true when the registry linked the blob (201). */
@@ -397,7 +364,7 @@ export class RegistryClient {
       }
       return false;
     }
-    throw await this.errorFrom(res, what);
+    throw await errorFrom(res, what, this.registry);
   }
 
   /**
@@ -429,7 +396,7 @@ export class RegistryClient {
       scopes,
       what,
     });
-    if (start.statusCode !== 202 && start.statusCode !== 201) throw await this.errorFrom(start, what);
+    if (start.statusCode !== 202 && start.statusCode !== 201) throw await errorFrom(start, what, this.registry);
     await start.body.dump();
     let location = this.uploadLocation(start, what);
 
@@ -463,7 +430,7 @@ export class RegistryClient {
             scopes,
             what,
           });
-          if (res.statusCode !== 202 && res.statusCode !== 204) throw await this.errorFrom(res, what);
+          if (res.statusCode !== 202 && res.statusCode !== 204) throw await errorFrom(res, what, this.registry);
           await res.body.dump();
           location = this.uploadLocation(res, what, location);
           sent += chunk.length;
@@ -480,7 +447,7 @@ export class RegistryClient {
         what,
       });
     }
-    if (finish.statusCode !== 201 && finish.statusCode !== 204) throw await this.errorFrom(finish, what);
+    if (finish.statusCode !== 201 && finish.statusCode !== 204) throw await errorFrom(finish, what, this.registry);
     await finish.body.dump();
     const stored = header(finish, 'docker-content-digest');
     if (stored && DIGEST.test(stored) && stored.split(':')[0] === digest.split(':')[0] && stored !== digest) {
@@ -504,7 +471,7 @@ export class RegistryClient {
       scopes: [pushScope(repo)],
       what,
     });
-    if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 202) throw await this.errorFrom(res, what);
+    if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 202) throw await errorFrom(res, what, this.registry);
     await res.body.dump();
     const stored = header(res, 'docker-content-digest');
     if (stored && stored.startsWith('sha256:') && DIGEST.test(stored) && stored !== digest) {
@@ -520,7 +487,7 @@ export class RegistryClient {
     let target: string | URL = `/v2/${repo}/tags/list`;
     for (let page = 0; page < MAX_TAG_PAGES; page++) {
       const res = await this.send({ method: 'GET', target, scopes: [pullScope(repo)], what });
-      if (res.statusCode !== 200) throw await this.errorFrom(res, what);
+      if (res.statusCode !== 200) throw await errorFrom(res, what, this.registry);
       const bytes = await readCapped(res, MAX_DOCUMENT_BYTES, what, 'tag list');
       let doc: unknown;
       try {
@@ -666,13 +633,13 @@ export class RegistryClient {
       // Registry credentials and tokens go to the registry only, never to a redirect target.
       let sentAuth: string | undefined;
       if (ours && req.auth !== false) {
-        sentAuth = await this.authorization(req.scopes, req.what);
+        sentAuth = await this.auth.authorization(req.scopes, req.what);
         if (sentAuth) headers.authorization = sentAuth;
       }
       const res = await this.exchange(req.method, url, headers, req.body, req.what);
       if (res.statusCode === 401 && ours && req.auth !== false) {
-        if (reauthenticated) throw await this.unauthorized(res, req, sentAuth);
-        await this.learnChallenge(res, req, sentAuth);
+        if (reauthenticated) throw await this.auth.unauthorized(res, req, sentAuth);
+        await this.auth.learnChallenge(res, req, sentAuth);
         destroyStream(requestStream.get(res)); // the body is sent again from a fresh stream
         reauthenticated = true;
         // the scheme may have changed (tls-verify=false fallback): rebuild from the path
@@ -691,210 +658,7 @@ export class RegistryClient {
     throw new RegistryError(`${req.what}: too many redirects`);
   }
 
-  /** The Authorization header for a request, once the registry's challenge is known. */
-  private async authorization(scopes: string[], what: string): Promise<string | undefined> {
-    const ch = this.challenge;
-    if (!ch) return undefined;
-    const creds = this.opts.credentials;
-    if (ch.scheme === 'basic') return creds ? basicAuth(creds) : undefined;
-    const token = await this.token(ch, scopes, what);
-    return `Bearer ${token}`;
-  }
 
-  /** Records the challenge of a 401 and drops a token it rejected; throws when retrying cannot help. */
-  private async learnChallenge(res: ResponseData, req: Req, sentAuth: string | undefined): Promise<void> {
-    const challenges = parseChallenges(allHeaders(res, 'www-authenticate'));
-    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
-    const basic = challenges.find((c) => c.scheme === 'basic');
-    const chosen = bearer ?? basic;
-    if (!chosen) throw await this.unauthorized(res, req, sentAuth);
-    const creds = this.opts.credentials;
-    if (chosen.scheme === 'basic' && (!creds || sentAuth?.startsWith('Basic '))) {
-      throw await this.unauthorized(res, req, sentAuth);
-    }
-    await res.body.dump();
-    if (sentAuth?.startsWith('Bearer ') && this.challenge) {
-      // Expired or revoked: forget it, unless a concurrent request already replaced it.
-      const key = this.tokenKey(this.challenge, normalizeScopes(req.scopes));
-      const cached = this.tokens.get(key);
-      const current = await cached?.then((t) => t.token, () => undefined);
-      if (cached && this.tokens.get(key) === cached && `Bearer ${current}` === sentAuth) this.tokens.delete(key);
-    }
-    // The registry may name the scope it wants: ask for it besides ours.
-    const wanted = chosen.params.scope;
-    this.challenge = chosen;
-    if (wanted && chosen.scheme === 'bearer') {
-      for (const s of wanted.split(' ')) if (s && !req.scopes.includes(s)) req.scopes = [...req.scopes, s];
-    }
-  }
-
-  private tokenKey(ch: Challenge, scopes: string[]): string {
-    return `${ch.params.realm}\n${ch.params.service ?? ''}\n${scopes.join(' ')}`;
-  }
-
-  private async token(ch: Challenge, requested: string[], what: string): Promise<string> {
-    const scopes = normalizeScopes(requested);
-    const key = this.tokenKey(ch, scopes);
-    const cached = this.tokens.get(key);
-    if (cached) {
-      try {
-        const t = await cached;
-        if (t.expiresAt > Date.now()) return t.token;
-      } catch {
-        /* a failed fetch is retried below */
-      }
-      if (this.tokens.get(key) === cached) this.tokens.delete(key);
-    }
-    const pending = this.fetchToken(ch, scopes, what);
-    this.tokens.set(key, pending);
-    try {
-      return (await pending).token;
-    } catch (err) {
-      if (this.tokens.get(key) === pending) this.tokens.delete(key);
-      throw err;
-    }
-  }
-
-  private async fetchToken(ch: Challenge, scopes: string[], what: string): Promise<CachedToken> {
-    const creds = this.opts.credentials;
-    let realm: URL;
-    try {
-      realm = new URL(ch.params.realm);
-    } catch {
-      throw new RegistryError(`${what}: the registry named an invalid token realm`, 401, 'UNAUTHORIZED');
-    }
-    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') {
-      throw new RegistryError(`${what}: unsupported token realm scheme ${JSON.stringify(realm.protocol)}`, 401, 'UNAUTHORIZED');
-    }
-    if (creds && realm.protocol === 'http:' && this.scheme === 'https') {
-      // Don't let a TLS registry's challenge send our password in clear text.
-      throw new RegistryError(
-        `${what}: refusing to send credentials to the plain-HTTP token server ${realm.host} of a TLS registry`,
-        401,
-        'UNAUTHORIZED',
-      );
-    }
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: 'application/json' };
-    let res: ResponseData;
-    if (creds && creds.username === IDENTITY_TOKEN_USERNAME) {
-      // OAuth2 refresh-token grant, as Docker does with an identity token
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.password, client_id: 'selkie' });
-      if (ch.params.service) form.set('service', ch.params.service);
-      if (scopes.length) form.set('scope', scopes.join(' '));
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      res = await this.exchange('POST', realm, headers, Buffer.from(form.toString()), `${what}: getting a token`);
-    } else {
-      const url = new URL(realm);
-      if (ch.params.service) url.searchParams.set('service', ch.params.service);
-      for (const s of scopes) url.searchParams.append('scope', s);
-      if (creds) headers.authorization = basicAuth(creds);
-      res = await this.exchange('GET', url, headers, undefined, `${what}: getting a token`);
-    }
-    if (res.statusCode === 401 || res.statusCode === 403) {
-      await res.body.dump().catch(() => undefined);
-      if (creds) {
-        throw new RegistryError(
-          `${what}: invalid username/password for ${this.registry} (log in again with selkie login ${this.registry})`,
-          res.statusCode,
-          'UNAUTHORIZED',
-        );
-      }
-      throw this.authRequired(what, res.statusCode);
-    }
-    if (res.statusCode !== 200) throw await this.errorFrom(res, `${what}: getting a token from ${realm.host}`);
-    const bytes = await readCapped(res, MAX_SMALL_BODY, what, 'token response');
-    let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    try {
-      doc = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      throw new RegistryError(`${what}: the token server ${realm.host} sent malformed JSON`);
-    }
-    const token = typeof doc?.token === 'string' && doc.token ? doc.token : doc?.access_token;
-    if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token)) {
-      throw new RegistryError(`${what}: the token server ${realm.host} sent no token`);
-    }
-    const seconds =
-      typeof doc.expires_in === 'number' && Number.isFinite(doc.expires_in) && doc.expires_in > 0
-        ? doc.expires_in
-        : DEFAULT_TOKEN_SECONDS;
-    // renew a little early so a token doesn't expire in flight
-    const margin = Math.min(10, seconds / 10);
-    return { token, expiresAt: Date.now() + (seconds - margin) * 1000 };
-  }
-
-  private authRequired(what: string, status: number, detail?: string): RegistryError {
-    return new RegistryError(
-      `authentication required: ${what}${detail ? `: ${detail}` : ''} (log in with selkie login ${this.registry})`,
-      status,
-      'UNAUTHORIZED',
-    );
-  }
-
-  /** The error for a 401 that another attempt cannot fix. */
-  private async unauthorized(res: ResponseData, req: Req, sentAuth: string | undefined): Promise<RegistryError> {
-    const detail = (await this.errorBody(res)).text;
-    if (!this.opts.credentials) return this.authRequired(req.what, 401, detail);
-    if (sentAuth?.startsWith('Basic ')) {
-      return new RegistryError(
-        `${req.what}: invalid username/password for ${this.registry} (log in again with selkie login ${this.registry})`,
-        401,
-        'UNAUTHORIZED',
-      );
-    }
-    return new RegistryError(
-      `${req.what}: access denied for the logged-in user${detail ? `: ${detail}` : ''}`,
-      401,
-      'UNAUTHORIZED',
-    );
-  }
-
-  private async errorBody(res: ResponseData): Promise<{ text: string; code?: string }> {
-    let bytes: Buffer;
-    try {
-      bytes = await readCapped(res, 64 * 1024, '', '');
-    } catch {
-      return { text: '' };
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      return { text: '' };
-    }
-    const errors = (doc as { errors?: unknown } | null)?.errors;
-    if (!Array.isArray(errors)) return { text: '' };
-    const parts: string[] = [];
-    let code: string | undefined;
-    for (const e of errors.slice(0, 5)) {
-      if (typeof e !== 'object' || e === null) continue;
-      const c = typeof (e as { code?: unknown }).code === 'string' ? clean((e as { code: string }).code, 64) : '';
-      const m = typeof (e as { message?: unknown }).message === 'string' ? clean((e as { message: string }).message) : '';
-      code ??= c || undefined;
-      const codeText = c.toLowerCase().replace(/_/g, ' ');
-      if (!m) parts.push(codeText);
-      else if (!codeText || m.toLowerCase() === codeText) parts.push(m);
-      else parts.push(`${codeText}: ${m}`);
-    }
-    return { text: parts.filter(Boolean).join('; '), code };
-  }
-
-  /** A RegistryError from an unexpected response, with the registry's own error text. */
-  private async errorFrom(res: ResponseData, what: string): Promise<RegistryError> {
-    const { text, code } = await this.errorBody(res);
-    if (res.statusCode === 401) return this.authRequired(what, 401, text);
-    const fallback: Record<number, string> = {
-      403: 'access denied',
-      404: 'not found',
-      405: 'the registry does not allow this operation',
-      429: 'too many requests',
-    };
-    const detail = text || fallback[res.statusCode] || `HTTP status ${res.statusCode}`;
-    return new RegistryError(`${what}: ${detail}`, res.statusCode, code);
-  }
-}
-
-function normalizeScopes(scopes: string[]): string[] {
-  return [...new Set(scopes)].sort();
 }
 
 function pullScope(repo: string): string {
@@ -909,32 +673,6 @@ function withDigest(location: URL, digest: string): URL {
   const url = new URL(location);
   url.searchParams.set('digest', digest);
   return url;
-}
-
-/** Reads a whole response body, refusing more than `cap` bytes. */
-async function readCapped(res: ResponseData, cap: number, what: string, noun: string): Promise<Buffer> {
-  const tooLarge = () =>
-    new RegistryError(
-      `${what}: the ${noun} is larger than the ${cap >= 1024 * 1024 ? `${cap / 1024 / 1024} MiB` : `${cap} byte`} limit`,
-      res.statusCode,
-      'SIZE_INVALID',
-    );
-  const declared = Number(header(res, 'content-length'));
-  if (Number.isFinite(declared) && declared > cap) {
-    res.body.destroy();
-    throw tooLarge();
-  }
-  const parts: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += (chunk as Buffer).length;
-    if (total > cap) {
-      res.body.destroy();
-      throw tooLarge();
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts);
 }
 
 /** Re-chunks a stream into buffers of exactly `size` bytes (the last may be shorter). */
