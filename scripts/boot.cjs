@@ -20,9 +20,9 @@ const Module = require('node:module');
 // bin/selkie also turns off the optimizing compiler (--no-opt, with
 // --no-minor-gc-task) for all but the long commands (native/launcher.c).
 // V8 rejects a cache made under other flags: the build writes a cache for
-// each set, and each kind of command always runs under the same one.  Node flags beyond these
-// (--cpu-prof, ...) mean: write no cache, and leave by process.exit
-// (src/cli/exit.ts).
+// each set, and each kind of command always runs under the same one.  Node
+// flags beyond these (--cpu-prof, ...) mean: write no cache, and leave by
+// process.exit (src/cli/exit.ts).
 const NODE_FLAGS = ['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task'];
 globalThis.__selkieOtherNodeFlags = process.execArgv.some((f) => !NODE_FLAGS.includes(f));
 const CACHE_SUFFIX = process.execArgv.includes('--no-opt') ? '.cache' : '.opt.cache';

@@ -10,7 +10,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,9 +73,6 @@ const toExtra = {
 
 await build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: join(staging, 'selkie-main.js'), plugins: [toExtra] });
 
-// Built-ins loaded on first use (see __lazy in scripts/boot.cjs):
-// each require() of one becomes a call of the same length, so that the
-// source maps stay right.
 // Written by rename, never in place: a running selkie maps the bundles (boot.cjs).
 function replaceFile(file, text) {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -85,6 +82,9 @@ function replaceFile(file, text) {
 const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 const BUNDLE_TAIL = '})';
 
+// Built-ins loaded on first use (see __lazy in scripts/boot.cjs):
+// each require() of one becomes a call of the same length, so that the
+// source maps stay right.
 const LAZY_BUILTINS = ['child_process', 'net', 'dgram', 'os', 'stream', 'stream/promises', 'readline', 'readline/promises', 'dns', 'http', 'https', 'tls', 'crypto', 'zlib', 'tty', 'worker_threads'];
 for (const name of ['selkie-main.js', 'selkie-extra.js']) {
   const file = join(root, 'dist', name);
@@ -101,8 +101,11 @@ for (const name of ['selkie-main.js', 'selkie-extra.js']) {
   // The bundle is stored inside its CommonJS wrapper, so that boot.cjs can
   // hand V8 the mapped file as it is (Module.wrap would copy it).  The
   // wrapper's first line has no mappings: the source map gains an empty line.
+  // Its files were named from the staging directory (the plugin's virtual
+  // modules, "extra:...", are names, not paths).
   const map = JSON.parse(readFileSync(join(staging, `${name}.map`), 'utf8'));
   map.mappings = `;${map.mappings}`;
+  map.sources = map.sources.map((s) => (/^[a-z]+:/.test(s) ? s : relative(join(root, 'dist'), resolve(staging, s))));
   replaceFile(`${file}.map`, JSON.stringify(map));
   replaceFile(file, `${BUNDLE_HEAD}\n${text}\n${BUNDLE_TAIL}`);
 }

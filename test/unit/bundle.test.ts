@@ -1,7 +1,7 @@
 // The built bundles (npm ci builds them before the tests run): what the
 // start-up of every command depends on.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +23,17 @@ describe('bundles', () => {
       expect(/[^\x00-\x7f]/.exec(dist(name))?.index, name).toBeUndefined();
     }
     expect(readFileSync(join(root, 'scripts', 'boot.cjs'), 'utf8')).toContain("readFileSync(file, 'latin1')");
+  });
+
+  it('name their sources in their source maps, past the wrapper line', () => {
+    for (const name of ['selkie-main.js', 'selkie-extra.js']) {
+      const map = JSON.parse(dist(`${name}.map`)) as { sources: string[]; mappings: string };
+      expect(map.mappings.startsWith(';'), name).toBe(true); // line 1 is the CommonJS wrapper
+      const ours = map.sources.filter((s) => s.startsWith('../src/'));
+      expect(ours.length, name).toBeGreaterThan(10);
+      for (const s of ours) expect(existsSync(join(root, 'dist', s)), s).toBe(true);
+    }
+    expect(dist('selkie-main.js').startsWith('(function (exports, require, module, __filename, __dirname) {\n')).toBe(true);
   });
 
   it('keep lines and columns for the source maps', () => {
