@@ -34,7 +34,7 @@ static void unmap(napi_env env, void *data, void *hint) {
 /* An Error like Node's own fs errors: message "CODE: text, open 'path'" and .code. */
 static void throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char msg[4352];
-  const char *code = err == ENOENT ? "ENOENT" : err == EACCES ? "EACCES" : err == EISDIR ? "EISDIR" : "EIO";
+  const char *code = err == ENOENT ? "ENOENT" : err == EACCES ? "EACCES" : err == EISDIR ? "EISDIR" : err == EINVAL ? "EINVAL" : "EIO";
   snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, strerror(err), syscall, path);
   napi_value m, c, e;
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
@@ -57,14 +57,15 @@ static napi_value MapFile(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "mapFile(path: string, asString: boolean)");
     return NULL;
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO in its place must not hang the open. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     throw_errno(env, errno, "open", path);
     return NULL;
   }
   struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    int err = S_ISDIR(st.st_mode) ? EISDIR : errno ? errno : EIO;
+  int err = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : !S_ISREG(st.st_mode) ? EINVAL : 0;
+  if (err) {
     close(fd);
     throw_errno(env, err, "fstat", path);
     return NULL;
@@ -77,7 +78,7 @@ static napi_value MapFile(napi_env env, napi_callback_info info) {
     return out;
   }
   void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int err = errno;
+  err = errno;
   close(fd);
   if (p == MAP_FAILED) {
     throw_errno(env, err, "mmap", path);

@@ -9,6 +9,7 @@
 // loader for the extra bundle on first use.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import Module from 'node:module';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,8 +80,6 @@ function replaceFile(file, text) {
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
-const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
-const BUNDLE_TAIL = '})';
 
 // Built-ins loaded on first use (see __lazy in scripts/boot.cjs):
 // each require() of one becomes a call of the same length, so that the
@@ -107,7 +106,7 @@ for (const name of ['selkie-main.js', 'selkie-extra.js']) {
   map.mappings = `;${map.mappings}`;
   map.sources = map.sources.map((s) => (/^[a-z]+:/.test(s) ? s : relative(join(root, 'dist'), resolve(staging, s))));
   replaceFile(`${file}.map`, JSON.stringify(map));
-  replaceFile(file, `${BUNDLE_HEAD}\n${text}\n${BUNDLE_TAIL}`);
+  replaceFile(file, Module.wrap(`\n${text}\n`));
 }
 
 rmSync(staging, { recursive: true, force: true });
