@@ -106,37 +106,6 @@ static long join_session(void) {
   return pid;
 }
 
-/* Commands that move bulk data or stay up long (pulls, archives, copies) keep
- * V8's optimizing compiler.  Every other command is over within some tens of
- * milliseconds, less than TurboFan needs to pay for itself: its background
- * compiles only take CPU from the command and from the runtime it started
- * (~6 ms of a `run --rm` on two cores).  The words are the first command
- * words after the global options (--root/--runroot take a value). */
-static int keeps_optimizer(int argc, char **argv) {
-  static const char *const bulk[] = {"pull", "push", "load", "save", "import", "export", "build", "commit", "cp", "service", NULL};
-  static const char *const groups[] = {"image", "container", "volume", "manifest", "system", NULL};
-  int words = 0;
-  for (int a = 1; a < argc && words < 2; a++) {
-    const char *w = argv[a];
-    if (words == 0 && (strcmp(w, "--root") == 0 || strcmp(w, "--runroot") == 0)) {
-      a++;
-      continue;
-    }
-    if (w[0] == '-') {
-      if (words == 0) continue;
-      return 0;
-    }
-    words++;
-    for (int b = 0; bulk[b]; b++)
-      if (strcmp(w, bulk[b]) == 0) return 1;
-    int group = 0;
-    for (int g = 0; groups[g]; g++)
-      if (strcmp(w, groups[g]) == 0) group = 1;
-    if (!group) return 0;
-  }
-  return 0;
-}
-
 int main(int argc, char **argv) {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -185,18 +154,12 @@ int main(int argc, char **argv) {
 
   const char *node = getenv("SELKIE_NODE");
   if (!node || !*node) node = SELKIE_NODE;
-  char **args = calloc((size_t)argc + 6, sizeof *args);
+  char **args = calloc((size_t)argc + 3, sizeof *args);
   if (!args) return 125;
   int i = 0;
   args[i++] = (char *)node;
-  /* V8 keeps every function's bytecode: see NODE_FLAGS in scripts/boot.cjs. */
-  args[i++] = "--no-flush-bytecode";
-  if (!keeps_optimizer(argc, argv)) {
-    args[i++] = "--no-opt";
-    /* No scavenge scheduled early as a task: a short command ends before its
-     * young generation fills (one scavenge, ~90 page faults, saved per `run`). */
-    args[i++] = "--no-minor-gc-task";
-  }
+  /* No V8 flags: Node's built-ins are compiled from its embedded code cache
+   * only under the flags it was made with (see scripts/boot.cjs). */
   args[i++] = bundle;
   for (int a = 1; a < argc; a++) args[i++] = argv[a];
   args[i] = NULL;

@@ -10,22 +10,14 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-// V8 drops the bytecode of functions not run for a while when it collects
-// garbage, and a code cache made afterwards lacks them: the first success of
-// a long command (a cold pull) wrote a kind cache without the bundle's own
-// start-up code, which every later start then compiled again (~15 ms).  A
-// CLI process is short: bin/selkie starts Node with --no-flush-bytecode (on
-// the command line: require('node:v8') would load the streams), and so does
-// the build for its caches (V8 checks the flags a cache was made under).
-// bin/selkie also turns off the optimizing compiler (--no-opt, with
-// --no-minor-gc-task) for all but the long commands (native/launcher.c).
-// V8 rejects a cache made under other flags: the build writes a cache for
-// each set, and each kind of command always runs under the same one.  Node
-// flags beyond these (--cpu-prof, ...) mean: write no cache, and leave by
-// process.exit (src/cli/exit.ts).
-const NODE_FLAGS = ['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task'];
-globalThis.__selkieOtherNodeFlags = process.execArgv.some((f) => !NODE_FLAGS.includes(f));
-const CACHE_SUFFIX = process.execArgv.includes('--no-opt') ? '.cache' : '.opt.cache';
+// bin/selkie starts Node with no V8 flags.  V8 accepts a code cache only
+// under the flags it was made with, and that holds for the cache of Node's
+// own built-ins compiled into the binary too: under any flag, each built-in
+// a command loads (the streams, http, child_process) is compiled from source
+// (require('node:http') 16-21 ms instead of 4-6).  Node flags given anyway
+// (--cpu-prof, ...) mean: write no cache, and leave by process.exit
+// (src/cli/exit.ts).
+globalThis.__selkieOtherNodeFlags = process.execArgv.length > 0;
 
 const scripts = [];
 
@@ -88,8 +80,8 @@ const readCache = (file) => (mapFile ? mapFile(file, false) : fs.readFileSync(fi
 
 function load(name) {
   const file = path.join(__dirname, name);
-  const buildCache = `${file}${CACHE_SUFFIX}`;
-  const kindCache = KIND ? `${file}.${KIND}${CACHE_SUFFIX}` : undefined;
+  const buildCache = `${file}.cache`;
+  const kindCache = KIND ? `${file}.${KIND}.cache` : undefined;
   // Stored inside its CommonJS wrapper (scripts/build.mjs).
   const source = readSource(file);
   let cachedData;
@@ -176,11 +168,17 @@ if (process.env.SELKIE_WRITE_CODE_CACHE === '1') {
 // compiles, not the functions a command runs (they compile lazily, ~20 ms of
 // a `run`).  The first success of each kind of command writes caches of its
 // own with everything that process compiled.  Skipped where dist/ is not
-// ours to write (a system install).
+// ours to write (a system install).  V8 drops the bytecode of functions not
+// run across several full collections, which a long-lived process (an
+// attached `run`, `logs -f`, the API service) goes through, and a cache made
+// then would lack the start-up code every later start needs: only a process
+// younger than WARM_MAX_UPTIME writes one (a 100 MB pull, ~1 s, does).
+const WARM_MAX_UPTIME = 5;
 globalThis.__selkieWarmCache = () => {
   // Already started from this kind's caches: nothing to write (no syscalls on `run`).
   // Not under flags such as --cpu-prof: V8 rejects a cache made under other flags.
   if (!KIND || globalThis.__selkieOtherNodeFlags || scripts.every((x) => x.warm)) return;
+  if (process.uptime() > WARM_MAX_UPTIME) return;
   try {
     fs.accessSync(__dirname, fs.constants.W_OK);
     for (const { script, kindCache, warm } of scripts) {

@@ -116,13 +116,11 @@ copyFileSync(join(root, 'scripts/boot.cjs'), join(root, 'dist/selkie.js'));
 // commands and the registry commands use.
 // A new build starts cold: its caches, and those each kind of command wrote (boot.cjs).
 for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.cache') || f === 'warm.json') rmSync(join(root, 'dist', f), { force: true });
-// One set of caches per set of flags bin/selkie starts Node with (native/launcher.c).
-for (const flags of [['--no-flush-bytecode', '--no-opt', '--no-minor-gc-task'], ['--no-flush-bytecode']]) {
-  execFileSync(process.execPath, [...flags, join(root, 'dist/selkie.js'), '__warm-cache'], {
-    env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
-    stdio: 'inherit',
-  });
-}
+// Made without V8 flags, as bin/selkie starts Node (V8 checks them).
+execFileSync(process.execPath, [join(root, 'dist/selkie.js'), '__warm-cache'], {
+  env: { ...process.env, SELKIE_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' },
+  stdio: 'inherit',
+});
 
 mkdirSync(join(root, 'bin'), { recursive: true });
 const tmp = join(root, 'bin/.selkie.tmp');
