@@ -1,7 +1,7 @@
 'use strict';
 // dist/selkie.js: starts the bundled CLI from V8's code cache.  Two bundles:
 // selkie-main.js (everything `run`, `ps`, ... need) and selkie-extra.js
-// (registries, archives, zod, undici, tar-stream), loaded only by commands
+// (registries, archives, zod, tar-stream), loaded only by commands
 // that use them.  Compiling a bundle costs tens of ms at every start; with
 // the caches written at build time it costs a few.  A cache from another
 // Node or V8 version is rejected by V8 and simply not used.

@@ -3,7 +3,7 @@
 //
 // Two bundles, each started from V8's code cache (scripts/boot.cjs):
 //  - selkie-main.js: the CLI and everything the frequent commands need;
-//  - selkie-extra.js: the modules below and what they import (zod, undici,
+//  - selkie-extra.js: the modules below and what they import (zod,
 //    tar-stream, ...), which only pull, push, load, import, save, commit, cp use.
 // The main bundle reaches an extra module through a stub that asks the boot
 // loader for the extra bundle on first use.
