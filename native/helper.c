@@ -10,6 +10,11 @@
  *       --self-map), leaves a pause process holding it, records
  *       "PID STARTTIME" in FILE and prints the PID.
  *
+ *   selkie-helper pause --pidfile FILE --join PID
+ *       The same for an S that outlived its pause process (a container's
+ *       conmon, PID, still holds it): the new pause process joins PID's user
+ *       and mount namespaces instead of creating new ones.
+ *
  *   selkie-helper every MS PID STARTTIME PROGRAM [ARG...]
  *       Runs PROGRAM every MS milliseconds for as long as process PID (with
  *       that start time) lives: the timer of a container's healthcheck, a
@@ -134,10 +139,25 @@ static int cmd_pause(int argc, char **argv) {
   const char *gidspec = opt(argc, argv, "--gid-map");
   const char *newuidmap = opt(argc, argv, "--newuidmap");
   const char *newgidmap = opt(argc, argv, "--newgidmap");
+  const char *join = opt(argc, argv, "--join");
   int self_map = flag(argc, argv, "--self-map");
   if (!pidfile) fail("pause: --pidfile is required");
-  if (!self_map && (!uidspec || !gidspec || !newuidmap || !newgidmap))
-    fail("pause: --uid-map, --gid-map, --newuidmap and --newgidmap are required without --self-map");
+  if (!join && !self_map && (!uidspec || !gidspec || !newuidmap || !newgidmap))
+    fail("pause: --uid-map, --gid-map, --newuidmap and --newgidmap are required without --self-map or --join");
+
+  /* Opened before the fork: the namespaces of a process that may exit any moment. */
+  int join_user = -1, join_mnt = -1;
+  if (join) {
+    char *end;
+    long pid = strtol(join, &end, 10);
+    if (*end || pid <= 0) fail("pause: --join wants a PID");
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+    join_user = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%ld/ns/mnt", pid);
+    join_mnt = open(path, O_RDONLY | O_CLOEXEC);
+    if (join_user < 0 || join_mnt < 0) die("pause: open the namespaces to join");
+  }
 
   uid_t uid = getuid();
   gid_t gid = getgid();
@@ -149,13 +169,19 @@ static int cmd_pause(int argc, char **argv) {
   if (child == 0) {
     close(ready[0]);
     close(go[1]);
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) die("unshare(user, mount)");
+    if (join) {
+      if (setns(join_user, CLONE_NEWUSER) < 0) die("setns(user)");
+      if (setns(join_mnt, CLONE_NEWNS) < 0) die("setns(mount)");
+    } else if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+      die("unshare(user, mount)");
+    }
     char c = 'r';
     if (write(ready[1], &c, 1) != 1) _exit(125);
     if (read(go[0], &c, 1) != 1 || c != 'g') _exit(125);
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become root of the session namespace");
-    /* Host mount events keep propagating in; nothing we mount leaks out. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make / rslave");
+    /* Host mount events keep propagating in; nothing we mount leaks out.
+     * (A joined S was made so when it was created.) */
+    if (!join && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make / rslave");
     close(ready[1]);
     close(go[0]);
     if (setsid() < 0) { /* already a leader: fine */ }
@@ -173,7 +199,9 @@ static int cmd_pause(int argc, char **argv) {
   if (read(ready[0], &c, 1) != 1) fail("pause: the namespace child died before it was ready");
 
   int ok = 1;
-  if (self_map) {
+  if (join) {
+    /* mapped long ago */
+  } else if (self_map) {
     char path[64], map[64];
     snprintf(path, sizeof path, "/proc/%d/setgroups", (int)child);
     if (write_file(path, "deny") < 0) { perror("selkie-helper: write setgroups"); ok = 0; }

@@ -3,7 +3,7 @@
 // creates it when it is missing and then runs the command again through the
 // launcher, which is how every later command finds itself inside S.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, hostIds, sessionDir } from '../config/paths';
 import { helperPath, launcherPath } from '../native/index';
@@ -54,6 +54,42 @@ export function livePausePid(): number | undefined {
   return processStartTime(pid) === start ? pid : undefined;
 }
 
+/**
+ * A process of ours that still holds an S whose pause process died: the
+ * conmon of a running container.  Its containers' processes, mounts and
+ * fuse-overlayfs live in that S; a new S beside it would see none of them
+ * (exec, stop, cp would fail), so the new pause process joins it, as Podman
+ * joins a conmon's namespaces when its pause process is gone.
+ */
+export function survivingSessionHolder(containersDir = join(sessionDir(), 'containers')): number | undefined {
+  let ids: string[];
+  try {
+    ids = readdirSync(containersDir);
+  } catch {
+    return undefined;
+  }
+  let ours: string;
+  try {
+    ours = readlinkSync('/proc/self/ns/user');
+  } catch {
+    return undefined;
+  }
+  for (const id of ids) {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(containersDir, id, 'conmon.pid'), 'utf8').trim());
+      if (!Number.isInteger(pid) || pid <= 0 || processStartTime(pid) === undefined) continue;
+      // a recycled PID is not conmon; one in our own user namespace holds no S
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'conmon') continue;
+      if (readlinkSync(`/proc/${pid}/ns/user`) === ours) continue;
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    return pid;
+  }
+  return undefined;
+}
+
 /** Creates S unless a live one exists.  Serialized by a lock: concurrent first runs make one. */
 export function createSession(warn: (msg: string) => void): number {
   const dir = sessionDir();
@@ -61,6 +97,8 @@ export function createSession(warn: (msg: string) => void): number {
   return withLock(join(dir, 'pause.lock'), () => {
     const live = livePausePid();
     if (live) return live;
+    const holder = survivingSessionHolder();
+    if (holder) return startPause(['pause', '--pidfile', pauseFile(), '--join', String(holder)]);
     const layout = sessionLayout();
     if (layout.host.uid === 0) {
       throw new Error('selkie is rootless: run it as an ordinary user (rootful mode is not supported yet)');
@@ -80,12 +118,16 @@ export function createSession(warn: (msg: string) => void): number {
       args.push('--uid-map', mapToArgs(layout.uidMap), '--gid-map', mapToArgs(layout.gidMap));
       args.push('--newuidmap', '/usr/bin/newuidmap', '--newgidmap', '/usr/bin/newgidmap');
     }
-    const r = spawnSync(helperPath(), args, { encoding: 'utf8' });
-    if (r.status !== 0) {
-      throw new Error(`cannot create the session user namespace: ${(r.stderr || r.error?.message || '').trim()}`);
-    }
-    return Number(r.stdout.trim());
+    return startPause(args);
   });
+}
+
+function startPause(args: string[]): number {
+  const r = spawnSync(helperPath(), args, { encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new Error(`cannot create the session user namespace: ${(r.stderr || r.error?.message || '').trim()}`);
+  }
+  return Number(r.stdout.trim());
 }
 
 /**

@@ -1,7 +1,7 @@
 // The session namespace: created on first use, rejoined, re-created when its
 // pause process dies; and a user without subordinate IDs.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxEntries, tarOf } from '../../scripts/fixtures.mjs';
@@ -56,6 +56,24 @@ describe('session namespace', () => {
     const fresh = pausePid()!;
     expect(fresh).not.toBe(old);
     expect(ok(['images', '-q']).length).toBeGreaterThan(0);
+  });
+
+  it("is joined again through a running container's conmon when its pause process died, so that the container stays reachable", () => {
+    const name = `held-${process.pid}`;
+    ok(['run', '-d', '--name', name, IMG, 'sleep', '1000']);
+    try {
+      const old = pausePid()!;
+      const ns = readlinkSync(`/proc/${old}/ns/user`);
+      process.kill(old, 'SIGKILL');
+      // A new namespace would not see the container's mounts: exec would find no `echo`.
+      expect(ok(['exec', name, 'echo', 'still here'])).toBe('still here\n');
+      const fresh = pausePid()!;
+      expect(fresh).not.toBe(old);
+      expect(readlinkSync(`/proc/${fresh}/ns/user`)).toBe(ns);
+      expect(ok(['ps', '--format', '{{.Names}} {{.Status}}']).split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^${name} Up`)));
+    } finally {
+      selkie(['rm', '-f', name]);
+    }
   });
 
   it('runs with a single-ID mapping, and says so, when the user has no subordinate IDs', async () => {
