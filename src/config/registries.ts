@@ -10,6 +10,8 @@ import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-
 import * as z from 'zod/mini';
 import '../zod';
 import { formatReference, parseReference, type ImageReference } from '../image/reference';
+import { ParseCache } from './parse-cache';
+import { sessionDir } from './paths';
 
 export type ShortNameMode = 'enforcing' | 'permissive' | 'disabled';
 
@@ -47,6 +49,11 @@ export interface LoadOptions {
   home?: string;
   /** default /etc/containers */
   etcDir?: string;
+  /**
+   * where parsed files are kept between commands (src/config/parse-cache.ts);
+   * default: the session directory, unless `env` is given; '' keeps nothing
+   */
+  cacheFile?: string;
 }
 
 /** A registries.conf (or drop-in, or alias file) that cannot be used; the message names the file. */
@@ -407,17 +414,21 @@ function exists(path: string): boolean {
 export function loadRegistriesConfig(opts: LoadOptions = {}): RegistriesConfig {
   const env = opts.env ?? process.env;
   const p = paths(opts);
+  const cacheFile = opts.cacheFile ?? (opts.env ? '' : join(sessionDir(), 'registries-conf.cache.json'));
+  const cache = new ParseCache(cacheFile || undefined);
+  const required = (path: string) => cache.get(path, (f) => readRegistriesFile(f, true));
+  const optional = (path: string) => cache.get(path, (f) => readRegistriesFile(f, false));
 
   let main: ParsedFile | undefined;
   let dirs: string[];
   if (env.CONTAINERS_REGISTRIES_CONF) {
-    main = readRegistriesFile(env.CONTAINERS_REGISTRIES_CONF, true);
+    main = required(env.CONTAINERS_REGISTRIES_CONF);
     dirs = [p.systemDropIns, p.userDropIns];
   } else if (exists(p.userConf)) {
-    main = readRegistriesFile(p.userConf, true);
+    main = required(p.userConf);
     dirs = [p.userDropIns];
   } else {
-    main = readRegistriesFile(p.systemConf, false);
+    main = optional(p.systemConf);
     dirs = [p.systemDropIns, p.userDropIns];
   }
 
@@ -444,15 +455,16 @@ export function loadRegistriesConfig(opts: LoadOptions = {}): RegistriesConfig {
   if (main) apply(main, true);
   for (const dir of dirs) {
     for (const file of dropInFiles(dir)) {
-      const f = readRegistriesFile(file, false);
+      const f = optional(file);
       if (f) apply(f, false); // a file removed since the listing is fine
     }
   }
-  const recorded = readAliasFile(p.aliasCache);
+  const recorded = cache.get(p.aliasCache, readAliasFile);
   if (recorded) {
     sources.push(p.aliasCache);
     mergeAliases(aliases, recorded);
   }
+  cache.save();
 
   return {
     unqualifiedSearchRegistries: search,
