@@ -556,9 +556,9 @@ if (!process.env.BENCH_NO_PULL) {
     }
   }
   // Re-pull: every layer present.  Compared with one manifest round trip.
-  // Timed from a small child process, as from a shell: this process has
-  // grown through the sections before, and each fork of it copies its page
-  // tables (in the full bench the same re-pulls measured 20-30 ms more).
+  // Timed from a small child process, as from a shell: each fork of this
+  // process copies its page tables, whatever it has grown to through the
+  // sections before (a parent holding 192 MB added ~12 ms to each spawn).
   const timer = `
     import { spawnSync } from 'node:child_process';
     const [selkie, root, ref, url] = process.argv.slice(1);
