@@ -61,7 +61,7 @@ export function livePausePid(): number | undefined {
  * (exec, stop, cp would fail), so the new pause process joins it, as Podman
  * joins a conmon's namespaces when its pause process is gone.
  */
-export function survivingSessionHolder(containersDir = join(sessionDir(), 'containers')): number | undefined {
+function survivingSessionHolder(containersDir = join(sessionDir(), 'containers')): number | undefined {
   let ids: string[];
   try {
     ids = readdirSync(containersDir);
@@ -98,7 +98,13 @@ export function createSession(warn: (msg: string) => void): number {
     const live = livePausePid();
     if (live) return live;
     const holder = survivingSessionHolder();
-    if (holder) return startPause(['pause', '--pidfile', pauseFile(), '--join', String(holder)]);
+    if (holder) {
+      try {
+        return startPause(['pause', '--pidfile', pauseFile(), '--join', String(holder)]);
+      } catch {
+        /* it ended meanwhile: a new S, as if there had been none */
+      }
+    }
     const layout = sessionLayout();
     if (layout.host.uid === 0) {
       throw new Error('selkie is rootless: run it as an ordinary user (rootful mode is not supported yet)');
