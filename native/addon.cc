@@ -305,17 +305,7 @@ Napi::Value RealtimeNs(const Napi::CallbackInfo &info) {
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(ts.tv_sec) * UINT64_C(1000000000) + static_cast<uint64_t>(ts.tv_nsec));
 }
 
-// exit(code): ends the process now, skipping Node's environment and V8
-// teardown (~10 ms on every command).  Callers make sure their output is
-// written first (Node writes stdout/stderr synchronously to files, pipes and
-// terminals on Linux).
-Napi::Value QuickExit(const Napi::CallbackInfo &info) {
-  _exit(info[0].As<Napi::Number>().Int32Value());
-  return info.Env().Undefined();
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("exit", Napi::Function::New(env, QuickExit));
   exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs));
   exports.Set("fnv64", Napi::Function::New(env, Fnv64));
   exports.Set("sha256Hex", Napi::Function::New(env, Sha256Hex));

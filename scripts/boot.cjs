@@ -72,6 +72,8 @@ try {
   const addon = { exports: {} };
   process.dlopen(addon, path.join(__dirname, '..', 'build', 'Release', 'selkie_map.node'));
   mapFile = addon.exports.mapFile;
+  // _exit, for the exit path (src/cli/exit.ts).
+  globalThis.__selkieQuickExit = addon.exports.quickExit;
 } catch {
   mapFile = undefined;
 }

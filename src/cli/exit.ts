@@ -1,9 +1,8 @@
 // How a command ends.  Our own output is written synchronously on Linux
 // (files, pipes, TTYs), so once nothing is queued there is nothing to wait
-// for: not the event loop winding down, nor Node's teardown (~10 ms).  With
-// the addon loaded anyway (every command that touched storage), Node leaves
-// with _exit.
-import { native, nativeLoaded } from '../native/index';
+// for: not the event loop winding down, nor Node's teardown (~10 ms).  Node
+// leaves with _exit, from the small addon boot.cjs loads in every process
+// (native/map-file.c).
 import { warmCodeCache } from '../code-cache';
 
 /**
@@ -20,6 +19,7 @@ export function exitWith(code: number): never {
   if (code === 0) warmCodeCache();
   // Not with flags such as --cpu-prof, whose output is written at teardown.
   const plain = !(globalThis as { __selkieOtherNodeFlags?: boolean }).__selkieOtherNodeFlags && !process.env.SELKIE_WRITE_CODE_CACHE;
-  if (plain && nativeLoaded() && !outputQueued()) native().exit(code);
+  const quickExit = (globalThis as { __selkieQuickExit?: (code: number) => never }).__selkieQuickExit;
+  if (plain && quickExit && !outputQueued()) quickExit(code);
   process.exit(code);
 }

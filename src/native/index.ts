@@ -42,8 +42,6 @@ export interface NativeAddon {
   netnsSysctl(netns: string, path: string, value: string): void;
   /** clock_gettime(CLOCK_REALTIME) in nanoseconds */
   realtimeNs(): bigint;
-  /** _exit(2): no teardown; only after all output is written */
-  exit(code: number): never;
   seccompCompile(
     defaultAction: number,
     arches: string[],
@@ -86,11 +84,6 @@ export function native(): NativeAddon {
     addon = mod.exports;
   }
   return addon;
-}
-
-/** Whether the addon is loaded already (loading it costs ~2 ms). */
-export function nativeLoaded(): boolean {
-  return addon !== undefined;
 }
 
 export function helperPath(): string {
