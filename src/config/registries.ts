@@ -82,33 +82,41 @@ export class ShortNameError extends Error {
 // Schemas: unknown keys (credential-helpers, proxy, ...) are tolerated and
 // ignored, the keys we act on must have the right type.
 
-const MirrorSchema = z.object({
-  location: z.optional(z.string()),
-  insecure: z.optional(z.boolean()),
-  'pull-from-mirror': z.optional(z.enum(['', 'all', 'digest-only', 'tag-only'])),
-});
+// Built on first use: a file the parse cache holds (parse-cache.ts) is not
+// validated again, and building the schemas costs every process that does.
+function buildSchemas() {
+  const MirrorSchema = z.object({
+    location: z.optional(z.string()),
+    insecure: z.optional(z.boolean()),
+    'pull-from-mirror': z.optional(z.enum(['', 'all', 'digest-only', 'tag-only'])),
+  });
 
-const RegistrySchema = z.object({
-  prefix: z.optional(z.string()),
-  location: z.optional(z.string()),
-  insecure: z.optional(z.boolean()),
-  blocked: z.optional(z.boolean()),
-  mirror: z.optional(z.array(MirrorSchema)),
-  'mirror-by-digest-only': z.optional(z.boolean()),
-  // Only valid on mirrors; accepted here so that we can say so.
-  'pull-from-mirror': z.optional(z.string()),
-});
+  const RegistrySchema = z.object({
+    prefix: z.optional(z.string()),
+    location: z.optional(z.string()),
+    insecure: z.optional(z.boolean()),
+    blocked: z.optional(z.boolean()),
+    mirror: z.optional(z.array(MirrorSchema)),
+    'mirror-by-digest-only': z.optional(z.boolean()),
+    // Only valid on mirrors; accepted here so that we can say so.
+    'pull-from-mirror': z.optional(z.string()),
+  });
 
-const AliasesSchema = z.record(z.string(), z.string());
+  const AliasesSchema = z.record(z.string(), z.string());
 
-const RegistriesFileSchema = z.object({
-  'unqualified-search-registries': z.optional(z.array(z.string())),
-  'short-name-mode': z.optional(z.enum(['', 'enforcing', 'permissive', 'disabled'])),
-  registry: z.optional(z.array(RegistrySchema)),
-  aliases: z.optional(AliasesSchema),
-});
+  const RegistriesFileSchema = z.object({
+    'unqualified-search-registries': z.optional(z.array(z.string())),
+    'short-name-mode': z.optional(z.enum(['', 'enforcing', 'permissive', 'disabled'])),
+    registry: z.optional(z.array(RegistrySchema)),
+    aliases: z.optional(AliasesSchema),
+  });
 
-const AliasFileSchema = z.object({ aliases: z.optional(AliasesSchema) });
+  const AliasFileSchema = z.object({ aliases: z.optional(AliasesSchema) });
+  return { RegistriesFileSchema, AliasFileSchema };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+const fileSchemas = () => (schemas ??= buildSchemas());
 
 // ---------------------------------------------------------------------------
 // Paths
@@ -272,7 +280,7 @@ function readRegistriesFile(path: string, required: boolean): ParsedFile | undef
         'use the v2 format (unqualified-search-registries and [[registry]] tables), see containers-registries.conf(5)',
     );
   }
-  const doc = validate(path, RegistriesFileSchema, raw);
+  const doc = validate(path, fileSchemas().RegistriesFileSchema, raw);
 
   const registries: RegistryEntry[] = [];
   const seen = new Set<string>();
@@ -364,7 +372,7 @@ function checkConflicts(file: string, registries: RegistryEntry[]): void {
 function readAliasFile(path: string): Record<string, string> | undefined {
   const text = readText(path, false);
   if (text === undefined) return undefined;
-  const doc = validate(path, AliasFileSchema, parseTomlFile(path, text));
+  const doc = validate(path, fileSchemas().AliasFileSchema, parseTomlFile(path, text));
   return checkAliases(path, doc.aliases);
 }
 
@@ -651,7 +659,7 @@ export function recordAlias(name: string, value: string, opts: { env?: NodeJS.Pr
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const text = readText(path, false);
   const doc: Record<string, unknown> = text === undefined ? {} : parseTomlFile(path, text);
-  const current = validate(path, AliasFileSchema, doc).aliases ?? {};
+  const current = validate(path, fileSchemas().AliasFileSchema, doc).aliases ?? {};
   doc.aliases = { ...current, [key]: target.value! };
 
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

@@ -32,6 +32,8 @@ export interface IncomingImage {
   layers: IncomingLayer[];
   /** the manifest as received; made up (OCI) when absent */
   manifest?: { bytes: Buffer; mediaType: string };
+  /** the index the manifest was chosen from, as received */
+  list?: { digest: string; bytes: Buffer };
   names: string[];
   source?: { registry: string; repository: string };
   /** called as each layer is done (progress) */
@@ -178,8 +180,10 @@ export async function ingestImage(ctx: EngineContext, img: IncomingImage): Promi
   };
   const manifestDigest = digestOf(manifest.bytes);
   ctx.blobs.putBytes(manifestDigest, manifest.bytes);
+  if (img.list) ctx.blobs.putBytes(img.list.digest, img.list.bytes);
   return ctx.images.add(configDigest.slice(7), img.config, img.parsedConfig, img.names, {
     digest: manifestDigest,
+    listDigest: img.list?.digest,
     manifestMediaType: manifest.mediaType,
     layerBlobs: descriptors.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size })),
     source: img.source,

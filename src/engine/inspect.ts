@@ -5,7 +5,7 @@ import { portBindings } from '../network/ports';
 import { needsNetns } from '../network/setup';
 import { join } from 'node:path';
 import type { ImageConfig } from '../image/schema';
-import type { ImageRecord } from '../image/store';
+import { repoDigestsOf, type ImageRecord } from '../image/store';
 import type { ContainerRecord } from '../state/containers';
 import { containerMapping } from '../userns/mapping';
 import { hostIds } from '../config/paths';
@@ -210,12 +210,11 @@ export function psRow(rec: ContainerRecord, now: Date): Record<string, unknown> 
 }
 
 export function inspectImage(ctx: EngineContext, rec: ImageRecord, config: ImageConfig): Record<string, unknown> {
-  const repoDigests = rec.digest ? rec.names.map((n) => `${n.replace(/:[^:/]+$/, '')}@${rec.digest}`) : [];
   return {
     Id: rec.id,
     Digest: rec.digest ?? `sha256:${rec.id}`,
     RepoTags: rec.names,
-    RepoDigests: repoDigests,
+    RepoDigests: repoDigestsOf(rec),
     Parent: '',
     Comment: config.history?.at(-1)?.comment ?? '',
     Created: rec.created,

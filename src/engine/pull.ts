@@ -2,7 +2,7 @@
 // mirrors tried in order) or any other transport, into the store.  Every
 // document is validated, every blob verified while it streams; layers are
 // fetched and extracted a few at a time, and what is already here is skipped,
-// so a re-pull costs one manifest round trip.
+// so a re-pull costs one HEAD of the manifest (see unchangedImage).
 import { basename } from 'node:path';
 import { loadRegistriesConfig, pullSources, recordAlias, resolveShortName, unpromptedCandidates, type RegistriesConfig } from '../config/registries';
 import { verifyingStream } from '../image/digest';
@@ -10,14 +10,6 @@ import { choosePlatform, hostPlatformOf, type Platform } from '../image/platform
 import { formatReference, localName, parseReference, type ImageReference } from '../image/reference';
 import { findCredentials, type Credentials } from '../image/registry/auth-file';
 import { RegistryClient, RegistryError } from '../image/registry/client';
-import {
-  DockerManifestListSchema,
-  DockerManifestSchema,
-  ImageConfigSchema,
-  OciIndexSchema,
-  OciManifestSchema,
-  parseJson,
-} from '../image/schema';
 import type { ImageRecord } from '../image/store';
 import { parseTransportRef } from '../image/transports/names';
 import { MEDIA, type ImageParts } from '../image/types';
@@ -75,6 +67,7 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T, index: nu
 
 /** Turns an image from another transport into the store's form. */
 async function ingestParts(ctx: EngineContext, parts: ImageParts, names: string[]): Promise<ImageRecord> {
+  const { ImageConfigSchema, parseJson } = await import('../image/schema');
   return ingestImage(ctx, {
     config: parts.config,
     parsedConfig: parseJson(ImageConfigSchema, parts.config, 'image config'),
@@ -186,10 +179,64 @@ async function pullOne(ctx: EngineContext, ref: ImageReference, source: Source, 
   }
 }
 
+/** The image here whose manifest has this digest, if it has every layer. */
+function completeImageWith(ctx: EngineContext, digest: string): ImageRecord | undefined {
+  const rec = ctx.images.list().find((i) => i.digest === digest);
+  return rec && rec.layers.every((d) => ctx.layers.has(d)) ? rec : undefined;
+}
+
+/**
+ * A re-pull of a tag this store holds first asks the registry for the tag's
+ * digest alone (HEAD, no body; Docker Hub does not count it against the pull
+ * limit).  When that digest is a manifest an image here has, or an index
+ * kept here whose entry for the wanted platform is one, with every layer,
+ * nothing is fetched, parsed or verified again: the bytes a digest names
+ * were verified when they arrived.  Anything else, a failed HEAD included,
+ * goes on to the full pull, which reports what is wrong.
+ */
+async function unchangedImage(ctx: EngineContext, client: RegistryClient, ref: ImageReference, repo: string, names: string[], want: Platform): Promise<ImageRecord | undefined> {
+  if (ref.digest || !names.some((n) => ctx.images.lookup(n))) return undefined;
+  let head;
+  try {
+    head = await client.headManifest(repo, ref.tag ?? 'latest');
+  } catch {
+    return undefined;
+  }
+  if (!head) return undefined;
+  let digest = head.digest;
+  if (ctx.images.list().some((i) => i.listDigest === digest) && ctx.blobs.has(digest)) {
+    try {
+      const index = JSON.parse(ctx.blobs.read(digest).toString('utf8')) as { manifests: { digest: string; platform?: Platform }[] };
+      digest = choosePlatform(index.manifests, want).digest;
+    } catch {
+      return undefined;
+    }
+  }
+  return completeImageWith(ctx, digest);
+}
+
+/** Everything is here: only the name may be new. */
+function reuseImage(ctx: EngineContext, rec: ImageRecord, names: string[], source: Source, opts: PullOptions): ImageRecord {
+  if (opts.progress) {
+    opts.progress.start(source.reference);
+    for (const b of rec.layerBlobs ?? []) opts.progress.layer(b.digest, b.size).done(true);
+    opts.progress.finish();
+  }
+  for (const n of names) if (!rec.names.includes(n)) ctx.images.tag(rec.id, n);
+  trace('pull: present');
+  return names.every((n) => rec.names.includes(n)) ? rec : ctx.images.get(rec.id)!;
+}
+
 async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageReference, source: Source, opts: PullOptions): Promise<ImageRecord> {
   const repo = source.repository;
+  const names = ref.tag || !ref.digest ? [formatReference({ ...ref, digest: undefined, tag: ref.tag ?? 'latest' })] : [];
   const want = opts.platform ?? hostPlatformOf();
   trace('pull: client ready');
+  const unchanged = await unchangedImage(ctx, client, ref, repo, names, want);
+  if (unchanged) return reuseImage(ctx, unchanged, names, source, opts);
+
+  // Validation (zod) is loaded only for documents not seen before.
+  const { DockerManifestListSchema, DockerManifestSchema, ImageConfigSchema, OciIndexSchema, OciManifestSchema, parseJson } = await import('../image/schema');
   let m = await client.getManifest(repo, ref.digest ?? ref.tag ?? 'latest');
   trace('pull: manifest fetched');
   if (m.mediaType === MEDIA.dockerSchema1 || m.mediaType === MEDIA.dockerSchema1Signed) {
@@ -197,33 +244,27 @@ async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageRe
       `${formatReference(ref)} uses a Docker schema 1 manifest, which selkie does not support (it is deprecated and unsafe); ask its publisher to push it again with a current tool`,
     );
   }
+  let list: { digest: string; bytes: Buffer } | undefined;
   if (m.mediaType === MEDIA.ociIndex || m.mediaType === MEDIA.dockerList) {
     const index =
       m.mediaType === MEDIA.ociIndex
         ? parseJson(OciIndexSchema, m.bytes, 'image index')
         : parseJson(DockerManifestListSchema, m.bytes, 'manifest list');
     const entry = choosePlatform(index.manifests as { digest: string; platform?: Platform }[], want);
+    list = { digest: m.digest, bytes: m.bytes };
     m = await client.getManifest(repo, entry.digest);
   }
   if (m.mediaType !== MEDIA.ociManifest && m.mediaType !== MEDIA.dockerManifest) {
     throw new EngineError(`${formatReference(ref)}: unsupported manifest type "${m.mediaType}"`);
   }
+  // Already verified against its digest, which an image here has: the bytes were validated when they came.
+  const existing = completeImageWith(ctx, m.digest);
+  if (existing) {
+    if (list && existing.listDigest !== list.digest) ctx.images.setList(existing.id, list);
+    return reuseImage(ctx, existing, names, source, opts);
+  }
   const manifest =
     m.mediaType === MEDIA.ociManifest ? parseJson(OciManifestSchema, m.bytes, 'image manifest') : parseJson(DockerManifestSchema, m.bytes, 'image manifest');
-
-  const names = ref.tag || !ref.digest ? [formatReference({ ...ref, digest: undefined, tag: ref.tag ?? 'latest' })] : [];
-  const existing = ctx.images.list().find((i) => i.digest === m.digest);
-  if (existing && existing.layers.every((d) => ctx.layers.has(d))) {
-    // Everything is here: only the name may be new.
-    if (opts.progress) {
-      opts.progress.start(source.reference);
-      for (const b of existing.layerBlobs ?? []) opts.progress.layer(b.digest, b.size).done(true);
-      opts.progress.finish();
-    }
-    for (const n of names) if (!existing.names.includes(n)) ctx.images.tag(existing.id, n);
-    trace('pull: present');
-    return names.every((n) => existing.names.includes(n)) ? existing : ctx.images.get(existing.id)!;
-  }
 
   opts.progress?.start(source.reference);
   sweepLeftovers(ctx);
@@ -272,6 +313,7 @@ async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageRe
       parsedConfig: config,
       layers: manifest.layers.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType, open: () => ctx.blobs.open(d.digest) })),
       manifest: { bytes: m.bytes, mediaType: m.mediaType },
+      list,
       names,
       source: { registry: source.registry, repository: repo },
     });

@@ -3,10 +3,9 @@
 // from the parsed value loses nothing; the fields we act on are checked strictly.
 import * as z from 'zod/mini';
 import '../zod';
-import { MEDIA } from './types';
+import { MAX_DOCUMENT_BYTES, MEDIA } from './types';
 
-/** Largest JSON document we read; manifests and configs are a few KiB in practice. */
-export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
+export { MAX_DOCUMENT_BYTES };
 
 /** The media types (one list for the whole code base, in types.ts). */
 export const MediaTypes = MEDIA;

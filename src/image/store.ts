@@ -17,6 +17,12 @@ export interface ImageRecord {
   names: string[];
   /** digest of the manifest kept in the blob store (as received, or made for local images) */
   digest?: string;
+  /**
+   * digest of the image index (manifest list) the manifest was chosen from,
+   * when pulled through one; the index is kept in the blob store, so that a
+   * re-pull of an unchanged tag can choose from it again without fetching it
+   */
+  listDigest?: string;
   manifestMediaType?: string;
   /** the layer blobs as received (compressed or not), in manifest order */
   layerBlobs?: { mediaType: string; digest: string; size: number }[];
@@ -29,9 +35,15 @@ export interface ImageRecord {
   added: string;
 }
 
-/** The blobs an image record holds: manifest, config, layers. */
+/** name@digest for each name, by the manifest's digest and the index's it came through (Podman's RepoDigests). */
+export function repoDigestsOf(rec: ImageRecord): string[] {
+  const digests = [rec.listDigest, rec.digest].filter((d): d is string => !!d);
+  return [...new Set(rec.names.map((n) => n.replace(/:[^:/]+$/, '')))].flatMap((repo) => digests.map((d) => `${repo}@${d}`));
+}
+
+/** The blobs an image record holds: index, manifest, config, layers. */
 function blobsOf(rec: ImageRecord): string[] {
-  return [rec.digest, `sha256:${rec.id}`, ...(rec.layerBlobs ?? []).map((b) => b.digest)].filter((d): d is string => !!d);
+  return [rec.listDigest, rec.digest, `sha256:${rec.id}`, ...(rec.layerBlobs ?? []).map((b) => b.digest)].filter((d): d is string => !!d);
 }
 
 export class ImageNotFoundError extends Error {
@@ -112,7 +124,7 @@ export class ImageStore {
     configBytes: Buffer,
     config: ImageConfig,
     names: string[],
-    extra: Pick<ImageRecord, 'digest' | 'manifestMediaType' | 'layerBlobs' | 'source'> = {},
+    extra: Pick<ImageRecord, 'digest' | 'listDigest' | 'manifestMediaType' | 'layerBlobs' | 'source'> = {},
   ): ImageRecord {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`invalid image ID "${id}"`);
     const diffIDs = config.rootfs.diff_ids;
@@ -157,6 +169,19 @@ export class ImageStore {
       if (!rec) throw new ImageNotFoundError(id);
       this.moveNames(rec, [name]);
       writeJsonAtomic(this.recordPath(id), rec);
+    });
+  }
+
+  /** Records (and keeps) the index an image's manifest was last chosen from (see ImageRecord.listDigest). */
+  setList(id: string, list: { digest: string; bytes: Buffer }): void {
+    withLock(this.layers.lockPath, () => {
+      const rec = this.get(id);
+      if (!rec) throw new ImageNotFoundError(id);
+      const old = rec.listDigest;
+      this.blobs.putBytes(list.digest, list.bytes);
+      rec.listDigest = list.digest;
+      writeJsonAtomic(this.recordPath(id), rec);
+      if (old && old !== list.digest && !this.list().some((i) => blobsOf(i).includes(old))) this.blobs.remove(old);
     });
   }
 

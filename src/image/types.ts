@@ -20,6 +20,9 @@ export interface ImageParts {
   names: string[];
 }
 
+/** Largest JSON document we read; manifests and configs are a few KiB in practice. */
+export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
+
 export const MEDIA = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',

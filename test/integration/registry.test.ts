@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxEntries, tarOf, writeDockerArchive } from '../../scripts/fixtures.mjs';
-import { ensureBusybox, graphRoot, ok, selkie, tempDir } from './helpers';
-import { startRegistry, writeRegistriesConf, type Registry } from './registry-fixture';
+import { ensureBusybox, graphRoot, ok, selkie, selkieAsync, tempDir } from './helpers';
+import { startRecordingProxy, startRegistry, writeRegistriesConf, type Registry } from './registry-fixture';
 
 let dir: string;
 let reg: Registry;
@@ -163,8 +163,8 @@ describe('short names, mirrors and blocked registries', () => {
 });
 
 describe('multi-platform images', () => {
-  /** Pushes an OCI index with amd64 and arm64 images straight through the registry API. */
-  async function pushIndex(repo: string): Promise<void> {
+  /** Pushes an OCI index with amd64 and arm64 images straight through the registry API; returns the digests. */
+  async function pushIndex(repo: string, tag = 'multi'): Promise<{ index: string; manifests: Record<string, string> }> {
     const base = `http://${reg.host}/v2/${repo}`;
     const upload = async (bytes: Buffer) => {
       const digest = sha256(bytes);
@@ -198,9 +198,11 @@ describe('multi-platform images', () => {
       if (r.status !== 201) throw new Error(`manifest put failed: ${r.status}`);
       manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, platform: { os: 'linux', architecture } });
     }
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
-    const r = await fetch(`${base}/manifests/multi`, { method: 'PUT', body: new Uint8Array(index), headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
+    // Annotated with its tag: the same images under another tag make another index.
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests, annotations: { 'org.example.tag': tag } }));
+    const r = await fetch(`${base}/manifests/${tag}`, { method: 'PUT', body: new Uint8Array(index), headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
     if (r.status !== 201) throw new Error(`index put failed: ${r.status}`);
+    return { index: sha256(index), manifests: Object.fromEntries(manifests.map((m) => [m.platform.architecture, m.digest])) };
   }
   function gunzip(b: Buffer): Buffer {
     return require('node:zlib').gunzipSync(b);
@@ -245,6 +247,64 @@ describe('multi-platform images', () => {
     expect(none.stderr).toMatch(/linux\/amd64, linux\/arm64/);
     const manifest = JSON.parse(ok(['manifest', 'inspect', ref], { env }));
     expect(manifest.manifests).toHaveLength(2);
+  });
+
+  it('re-pulls an unchanged tag with one HEAD of its manifest, through an index too, and pulls again once the tag moves', async () => {
+    const proxy = await startRecordingProxy(reg);
+    try {
+      const penv = { ...env, CONTAINERS_REGISTRIES_CONF: writeRegistriesConf(dir, `[[registry]]\nlocation = "${proxy.host}"\ninsecure = true\n`) };
+      // Not spawnSync: the proxy answers from this process.
+      const pull = async (args: string[]) => {
+        proxy.requests.length = 0;
+        const r = await selkieAsync(['pull', '-q', ...args], penv);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        return [...proxy.requests];
+      };
+      const arch = (ref: string) => ok(['image', 'inspect', '--format', '{{.Architecture}}', ref], { env: penv }).trim();
+      const host = process.arch === 'arm64' ? 'arm64' : 'amd64';
+      const other = host === 'amd64' ? 'arm64' : 'amd64';
+
+      ok(['push', IMG, `${reg.host}/head/app:1`], { env });
+      const single = `${proxy.host}/head/app:1`;
+      expect(await pull([single])).toContain('GET /v2/head/app/manifests/1');
+      expect(await pull([single])).toEqual(['HEAD /v2/head/app/manifests/1']);
+
+      // An index: the entry for the platform wanted is chosen from the kept copy.
+      const pushed = await pushIndex('head/multi');
+      const multi = `${proxy.host}/head/multi:multi`;
+      await pull([multi]);
+      expect(await pull([multi])).toEqual(['HEAD /v2/head/multi/manifests/multi']);
+      const repoDigests = JSON.parse(ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', multi], { env: penv })) as string[];
+      expect(repoDigests.filter((d) => d.startsWith(proxy.host))).toEqual([
+        `${proxy.host}/head/multi@${pushed.index}`,
+        `${proxy.host}/head/multi@${pushed.manifests[host]}`,
+      ]);
+      selkie(['rmi', '-f', `${proxy.host}/head/multi@${pushed.manifests[other]}`], { env: penv }); // left by the test before, if it ran
+      expect(await pull(['--platform', `linux/${other}`, multi])).toContain(`GET /v2/head/multi/manifests/${pushed.manifests[other]}`);
+      expect(arch(multi)).toBe(other);
+      expect(await pull([multi])).toEqual(['HEAD /v2/head/multi/manifests/multi']);
+      expect(arch(multi)).toBe(host);
+
+      // The tag moves (to an index of the same images): fetched again.
+      const moved = await pushIndex('head/app', '1');
+      expect(await pull([single])).toEqual([
+        'HEAD /v2/head/app/manifests/1',
+        'GET /v2/head/app/manifests/1',
+        `GET /v2/head/app/manifests/${pushed.manifests[host]}`,
+      ]);
+      const hostId = ok(['image', 'inspect', '--format', '{{.Id}}', multi], { env: penv }).trim();
+      expect(ok(['image', 'inspect', '--format', '{{.Id}}', single], { env: penv }).trim()).toBe(hostId);
+      expect(await pull([single])).toEqual(['HEAD /v2/head/app/manifests/1']);
+
+      // A kept index goes with the last image that came through it.
+      const blobs = [pushed.index, moved.index].map((d) => join(graphRoot(), 'blobs', 'sha256', d.slice(7)));
+      expect(blobs.map((b) => existsSync(b))).toEqual([true, true]);
+      ok(['rmi', '-f', hostId, `${proxy.host}/head/multi@${pushed.manifests[other]}`], { env: penv });
+      expect(blobs.map((b) => existsSync(b))).toEqual([false, false]);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
 

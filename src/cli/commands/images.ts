@@ -5,6 +5,7 @@ import { removeImage } from '../../engine/images';
 import { imageRows } from '../../engine/inspect';
 import { removeContainer } from '../../engine/remove';
 import { recordImageEvent } from '../../state/events';
+import { repoDigestsOf } from '../../image/store';
 import { ExitError } from '../errors';
 import { renderReport } from '../report';
 import { humanSize, timeAgo } from '../units';
@@ -24,7 +25,7 @@ export function listImages(
         Id: r.id,
         ParentId: '',
         RepoTags: r.names,
-        RepoDigests: r.digest ? r.names.map((n) => `${n.replace(/:[^:/]+$/, '')}@${r.digest}`) : [],
+        RepoDigests: repoDigestsOf(r),
         Size: r.size,
         SharedSize: 0,
         VirtualSize: r.size,

@@ -11,8 +11,7 @@ import { Readable, Transform, pipeline, type TransformCallback } from 'node:stre
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, request, type ResponseData } from './http';
 import { digestOf, sha256Hex } from '../digest';
-import { MAX_DOCUMENT_BYTES } from '../schema';
-import { MEDIA } from '../types';
+import { MAX_DOCUMENT_BYTES, MEDIA } from '../types';
 import type { Credentials } from './auth-file';
 import { RegistryAuth } from './auth';
 import { clean, errorFrom, header, readCapped, RegistryError } from './responses';
