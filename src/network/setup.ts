@@ -158,7 +158,9 @@ function slirpOption(opts: string[], key: string): string | undefined {
 }
 
 export function slirpArgs(netns: string, apiSocket: string, opts: string[]): string[] {
-  const args = ['--configure', `--mtu=${slirpOption(opts, 'mtu') ?? '65520'}`, '--netns-type=path', '--ready-fd=3', `--api-socket=${apiSocket}`];
+  // Sandboxed as Podman runs it: libslirp parses every packet the container
+  // sends, so slirp4netns gets an empty mount namespace and a seccomp filter.
+  const args = ['--configure', `--mtu=${slirpOption(opts, 'mtu') ?? '65520'}`, '--enable-sandbox', '--enable-seccomp', '--netns-type=path', '--ready-fd=3', `--api-socket=${apiSocket}`];
   if (slirpOption(opts, 'allow_host_loopback') !== 'true') args.push('--disable-host-loopback');
   const cidr = slirpOption(opts, 'cidr');
   if (cidr) args.push(`--cidr=${cidr}`);

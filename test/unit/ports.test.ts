@@ -97,6 +97,9 @@ describe('network modes and helper command lines', () => {
     expect(slirpArgs('/ns', '/sock', ['allow_host_loopback=true'])).not.toContain('--disable-host-loopback');
     expect(slirpArgs('/ns', '/sock', []).slice(-2)).toEqual(['/ns', 'tap0']);
   });
+  it('slirp4netns: sandboxed, with a seccomp filter, as Podman runs it', () => {
+    expect(slirpArgs('/ns', '/sock', [])).toEqual(expect.arrayContaining(['--enable-sandbox', '--enable-seccomp']));
+  });
 });
 
 describe('resolv.conf', () => {
