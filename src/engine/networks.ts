@@ -3,7 +3,7 @@
 // The records are state/networks.ts's; the namespaces and addresses
 // network/bridge.ts's.
 import { join } from 'node:path';
-import { attachBridge, deleteBridge, detachBridge } from '../network/bridge';
+import { attachBridge, deleteBridge, detachBridge, MAX_MTU, MIN_MTU } from '../network/bridge';
 import { chooseSubnet, freeBridgeName, IpamError, ipToInt, isHostAddress, parseCidr, readHostRoutes } from '../network/ipam';
 import { NAME_PATTERN, NAME_RULE, validName } from '../state/names';
 import { publishedPorts } from '../network/config';
@@ -38,10 +38,22 @@ export interface CreateNetworkOptions {
   ignoreExisting?: boolean;
 }
 
+/** `-o KEY=VALUE` of network create: only `mtu` (without it, the interfaces get DEFAULT_BRIDGE_MTU). */
+function bridgeOptions(given: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(given)) {
+    if (k !== 'mtu') throw new EngineError(`unsupported bridge network option ${k}: invalid argument`);
+    const mtu = Number(v);
+    if (!/^\d+$/.test(v) || mtu < MIN_MTU || mtu > MAX_MTU) throw new EngineError(`invalid mtu ${JSON.stringify(v)}: must be a number from ${MIN_MTU} to ${MAX_MTU}: invalid argument`);
+    out.mtu = String(mtu);
+  }
+  return out;
+}
+
 export function createNetwork(ctx: EngineContext, opts: CreateNetworkOptions): NetworkRecord {
   const driver = opts.driver ?? 'bridge';
   if (driver !== 'bridge') throw new EngineError(`unsupported driver ${driver}: only bridge networks are available rootless here: invalid argument`);
-  for (const k of Object.keys(opts.options ?? {})) throw new EngineError(`unsupported bridge network option ${k}: invalid argument`);
+  const options = bridgeOptions(opts.options ?? {});
   const store = networkStore(ctx);
   ctx.ensureDirs();
   return store.locked(() => {
@@ -76,7 +88,7 @@ export function createNetwork(ctx: EngineContext, opts: CreateNetworkOptions): N
       internal: !!opts.internal,
       dns_enabled: !opts.disableDns,
       labels: opts.labels ?? {},
-      options: {},
+      options,
       ipam_options: { driver: 'host-local' },
     };
     try {

@@ -113,6 +113,28 @@ describe('network commands', () => {
   });
 });
 
+describe('MTU', () => {
+  it("gives a network's interfaces pasta's MTU, or its -o mtu; other options and bad values are refused", () => {
+    ok(['network', 'create', 'mtubig']);
+    ok(['network', 'create', '-o', 'mtu=1400', 'mtusmall']);
+    expect(JSON.parse(ok(['network', 'inspect', 'mtusmall']))[0].options).toEqual({ mtu: '1400' });
+    // (ip, not /sys/class/net: a rootless container's /sys shows another netns)
+    const mtu = (net: string) => /\bmtu (\d+)/.exec(ok(['run', '--rm', '--network', net, IMG, 'ip', '-o', 'link', 'show', 'eth0']))?.[1];
+    expect(mtu('mtubig')).toBe('65520');
+    expect(mtu('mtusmall')).toBe('1400');
+    for (const [opt, msg] of [
+      ['mtu=abc', 'invalid mtu "abc"'],
+      ['mtu=65536', 'invalid mtu "65536"'],
+      ['vlan=3', 'unsupported bridge network option vlan'],
+    ]) {
+      const r = selkie(['network', 'create', '-o', opt, 'mtubad']);
+      expect(r.code, opt).toBe(125);
+      expect(r.stderr).toContain(msg);
+    }
+    ok(['network', 'rm', 'mtubig', 'mtusmall']);
+  });
+});
+
 describe('name resolution and isolation', () => {
   it('containers on one network reach each other by name and alias; another network reaches neither name nor address', async () => {
     ok(['run', '-d', '--network', 'neta', '--name', 'db', '--network-alias', 'database', IMG, 'sh', '-c', HTTPD('hello-from-db')]);

@@ -7,7 +7,7 @@ import { HostsNameError, hostsText } from '../../src/network/hosts';
 import { checkConnectOptions } from '../../src/engine/networks';
 import { parseAddHost } from '../../src/engine/run-options';
 import { nftRuleset } from '../../src/network/nft';
-import { attachScript, hostsFiles, starterAlive, storeKey, type IpamFile } from '../../src/network/bridge';
+import { attachScript, hostsFiles, networkMtu, starterAlive, storeKey, type IpamFile } from '../../src/network/bridge';
 import { processStartTime } from '../../src/state/process';
 import { resolveNetworkRef } from '../../src/network/ref';
 import { parseNetworkFlags, parseNetworkMode } from '../../src/network/mode';
@@ -138,12 +138,17 @@ describe('nft ruleset', () => {
       defaultRoute: '10.89.0.1',
       nft: 'table inet selkie\n',
     });
-    expect(s).toContain("ip link add eth0 address 02:00:00:00:00:01 type veth peer name veth0123abcd netns '/run/x/it'\\''s/netns'\n");
+    expect(s).toContain("ip link add eth0 mtu 65520 address 02:00:00:00:00:01 type veth peer name veth0123abcd mtu 65520 netns '/run/x/it'\\''s/netns'\n");
     expect(s).toContain('ip route add default via 10.89.0.1\n');
     // the bridge's address is set whether or not the bridge was there (a removed network's may be)
     expect(s).toMatch(/nsenter --net='[^\n]*' \/bin\/sh -eu <<'SELKIE_ROOTLESS'\nip link show selkie1 >\/dev\/null 2>&1 \|\| ip link add selkie1 type bridge\nif \[ "\$\(ip -4 -o addr show dev selkie1 \| awk '\{print \$4\}'\)" != "10\.89\.0\.1\/24" \]; then ip addr flush dev selkie1; ip addr add 10\.89\.0\.1\/24 dev selkie1; fi\nip link set selkie1 up\nip link set veth0123abcd master selkie1 up\nnft -f - <<'SELKIE_NFT'\ntable inet selkie\nSELKIE_NFT\nSELKIE_ROOTLESS\n$/);
     const c = attachScript({ mode: 'connect', rootless: '/n', adds: [] });
     expect(c).not.toContain('ip_unprivileged_port_start');
+  });
+  it("a network's MTU: its mtu option, else pasta's 65520", () => {
+    expect(networkMtu({ options: {} })).toBe(65520);
+    expect(networkMtu({})).toBe(65520);
+    expect(networkMtu({ options: { mtu: '1400' } })).toBe(1400);
   });
   it('one rootless netns per store', () => {
     expect(storeKey('/a/storage')).toMatch(/^[0-9a-f]{8}$/);
@@ -189,7 +194,8 @@ describe('network records', () => {
     const a = { name: 'A', id: 'A', iface: 'eth0', ip: '10.89.0.2', prefixLen: 24, gateway: '10.89.0.1', mac: '02:00:00:00:00:01', aliases: [], veth: 'veth0123abcd', bridge: 'selkie1', dns: true };
     const script = (x: Partial<typeof a>, route?: string) => attachScript({ mode: 'start', rootless: '/r/netns', adds: [{ ...a, ...x }], defaultRoute: route });
     expect(script({})).toContain('ip addr add 10.89.0.1/24 dev selkie1');
-    for (const bad of [{ gateway: '10.89.0.1/0 dev lo; reboot #' }, { ip: '$(reboot)' }, { bridge: 'selkie1; reboot' }, { veth: 'veth1 x' }, { iface: 'eth0\n' }, { mac: 'x' }, { prefixLen: NaN }]) {
+    expect(script({ mtu: 1400 } as never)).toContain('ip link add eth0 mtu 1400 address 02:00:00:00:00:01 type veth peer name veth0123abcd mtu 1400 ');
+    for (const bad of [{ gateway: '10.89.0.1/0 dev lo; reboot #' }, { ip: '$(reboot)' }, { bridge: 'selkie1; reboot' }, { veth: 'veth1 x' }, { iface: 'eth0\n' }, { mac: 'x' }, { prefixLen: NaN }, { mtu: 67 }, { mtu: 65536 }, { mtu: '1500; reboot' }]) {
       expect(() => script(bad as never), JSON.stringify(bad)).toThrow(/refusing/);
     }
     expect(() => script({}, '1.1.1.1; reboot')).toThrow(/default route/);

@@ -15,7 +15,7 @@ export const commands: CommandDef[] = [
       str('gateway', undefined, 'gateway address in the subnet (default: its first address)'),
       bool('internal', undefined, 'no traffic to or from outside the network'),
       str('label', undefined, 'set metadata on the network (KEY=VALUE)', true),
-      str('opt', 'o', 'driver options (none are supported)', true),
+      str('opt', 'o', 'driver options: mtu=N (default 65520, as pasta)', true),
       bool('disable-dns', undefined, 'containers on the network do not get each other\'s names'),
       bool('ignore', undefined, 'do not fail when the network exists'),
       bool('ipv6', undefined, 'IPv6 (not supported)'),
