@@ -55,7 +55,14 @@ export function removeTree(path: string): void {
   for (const e of entries) {
     const p = join(path, e.name);
     if (e.isDirectory()) removeTree(p);
-    else unlinkSync(p);
+    else {
+      try {
+        unlinkSync(p);
+      } catch (err) {
+        // gone meanwhile (another process's temporary file, renamed)
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
   }
   try {
     rmdirSync(path);
@@ -82,7 +89,7 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
     dropVolumes(ctx, rec, !!opts.volumes);
     removeTree(join(dir, 'diff'));
     removeTree(join(dir, 'work'));
-    removeTree(dir);
+    removeRecordDir(ctx, dir);
     recordContainerEvent(ctx, 'remove', rec, { containerExitCode: rec.state.exitCode });
     return rec;
   }
@@ -112,7 +119,16 @@ export async function removeContainer(ctx: EngineContext, ref: string, force: bo
   // The writable layer first, the record last: a crash in between leaves a
   // record that the next rm finishes, never an orphaned directory.
   for (const sub of ['diff', 'work']) removeTree(join(dir, sub));
-  removeTree(dir);
+  removeRecordDir(ctx, dir);
   recordContainerEvent(ctx, 'remove', rec, { containerExitCode: rec.state.exitCode });
   return rec;
+}
+
+/**
+ * The record's directory goes under the store's lock: conmon's exit command
+ * (`container cleanup`) may be rewriting the record at that moment, and
+ * update() writes a temporary file beside it and renames it into place.
+ */
+function removeRecordDir(ctx: EngineContext, dir: string): void {
+  ctx.containers.locked(() => removeTree(dir));
 }
