@@ -179,9 +179,9 @@ async function pullOne(ctx: EngineContext, ref: ImageReference, source: Source, 
   }
 }
 
-/** The image here whose manifest has this digest, if it has every layer. */
-function completeImageWith(ctx: EngineContext, digest: string): ImageRecord | undefined {
-  const rec = ctx.images.list().find((i) => i.digest === digest);
+/** The image here (of `images`, all by default) whose manifest has this digest, if it has every layer. */
+function completeImageWith(ctx: EngineContext, digest: string, images = ctx.images.list()): ImageRecord | undefined {
+  const rec = images.find((i) => i.digest === digest);
   return rec && rec.layers.every((d) => ctx.layers.has(d)) ? rec : undefined;
 }
 
@@ -196,6 +196,7 @@ function completeImageWith(ctx: EngineContext, digest: string): ImageRecord | un
  */
 async function unchangedImage(ctx: EngineContext, client: RegistryClient, ref: ImageReference, repo: string, names: string[], want: Platform): Promise<ImageRecord | undefined> {
   if (ref.digest || !names.some((n) => ctx.images.lookup(n))) return undefined;
+  const images = ctx.images.list();
   let head;
   try {
     head = await client.headManifest(repo, ref.tag ?? 'latest');
@@ -204,7 +205,7 @@ async function unchangedImage(ctx: EngineContext, client: RegistryClient, ref: I
   }
   if (!head) return undefined;
   let digest = head.digest;
-  if (ctx.images.list().some((i) => i.listDigest === digest) && ctx.blobs.has(digest)) {
+  if (images.some((i) => i.listDigest === digest) && ctx.blobs.has(digest)) {
     try {
       const index = JSON.parse(ctx.blobs.read(digest).toString('utf8')) as { manifests: { digest: string; platform?: Platform }[] };
       digest = choosePlatform(index.manifests, want).digest;
@@ -212,7 +213,7 @@ async function unchangedImage(ctx: EngineContext, client: RegistryClient, ref: I
       return undefined;
     }
   }
-  return completeImageWith(ctx, digest);
+  return completeImageWith(ctx, digest, images);
 }
 
 /** Everything is here: only the name may be new. */
