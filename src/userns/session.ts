@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, hostIds, sessionDir } from '../config/paths';
 import { helperPath, launcherPath } from '../native/index';
+import { writeFileAtomic } from '../state/atomic';
 import { withLock } from '../state/lock';
 import { processStartTime } from '../state/process';
 import { mapToArgs, readSubIds, sessionMap, userName, type IdRange, type MapEntry } from './subid';
@@ -54,14 +55,54 @@ export function livePausePid(): number | undefined {
   return processStartTime(pid) === start ? pid : undefined;
 }
 
+/** Where S's namespaces are named (`user:[N]`, `mnt:[N]`), to find S again without its pause process. */
+function namespacesFile(): string {
+  return join(sessionDir(), 'session-ns.json');
+}
+
+function recordNamespaces(pid: number): void {
+  try {
+    const ns = { user: readlinkSync(`/proc/${pid}/ns/user`), mnt: readlinkSync(`/proc/${pid}/ns/mnt`) };
+    writeFileAtomic(namespacesFile(), JSON.stringify(ns), 0o600, false);
+  } catch {
+    /* not recorded: only the conmon search below will find this S again */
+  }
+}
+
 /**
- * A process of ours that still holds an S whose pause process died: the
- * conmon of a running container.  Its containers' processes, mounts and
- * fuse-overlayfs live in that S; a new S beside it would see none of them
- * (exec, stop, cp would fail), so the new pause process joins it, as Podman
- * joins a conmon's namespaces when its pause process is gone.
+ * A process of ours that still holds an S whose pause process died.  Its
+ * containers' processes, mounts and fuse-overlayfs live in that S; a new S
+ * beside it would see none of them (exec, stop, cp would fail), so the new
+ * pause process joins it, as Podman joins a conmon's namespaces when its
+ * pause process is gone.  First the conmon of a running container; then any
+ * process in both of S's recorded namespaces (a foreground `run`, its crun,
+ * a fuse-overlayfs), found in /proc.  pasta and slirp4netns sandbox
+ * themselves in mount namespaces of their own, and are not joined.
  */
-function survivingSessionHolder(containersDir = join(sessionDir(), 'containers')): number | undefined {
+function survivingSessionHolder(): number | undefined {
+  return conmonHolder() ?? namespaceHolder();
+}
+
+function namespaceHolder(): number | undefined {
+  let ns: { user?: unknown; mnt?: unknown };
+  try {
+    ns = JSON.parse(readFileSync(namespacesFile(), 'utf8')) as typeof ns;
+  } catch {
+    return undefined;
+  }
+  if (typeof ns.user !== 'string' || typeof ns.mnt !== 'string') return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/user`) === ns.user && readlinkSync(`/proc/${entry}/ns/mnt`) === ns.mnt) return Number(entry);
+    } catch {
+      /* gone, or another user's */
+    }
+  }
+  return undefined;
+}
+
+function conmonHolder(containersDir = join(sessionDir(), 'containers')): number | undefined {
   let ids: string[];
   try {
     ids = readdirSync(containersDir);
@@ -100,7 +141,9 @@ export function createSession(warn: (msg: string) => void): number {
     const holder = survivingSessionHolder();
     if (holder) {
       try {
-        return startPause(['pause', '--pidfile', pauseFile(), '--join', String(holder)]);
+        const pid = startPause(['pause', '--pidfile', pauseFile(), '--join', String(holder)]);
+        recordNamespaces(pid);
+        return pid;
       } catch {
         /* it ended meanwhile: a new S, as if there had been none */
       }
@@ -124,7 +167,9 @@ export function createSession(warn: (msg: string) => void): number {
       args.push('--uid-map', mapToArgs(layout.uidMap), '--gid-map', mapToArgs(layout.gidMap));
       args.push('--newuidmap', '/usr/bin/newuidmap', '--newgidmap', '/usr/bin/newgidmap');
     }
-    return startPause(args);
+    const pid = startPause(args);
+    recordNamespaces(pid);
+    return pid;
   });
 }
 

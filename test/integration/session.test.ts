@@ -5,7 +5,7 @@ import { chmodSync, copyFileSync, readFileSync, readlinkSync, rmSync, statSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxEntries, tarOf } from '../../scripts/fixtures.mjs';
-import { ensureBusybox, hostUid, ok, pausePid, runRoot, selkie, tempDir } from './helpers';
+import { ensureBusybox, hostUid, ok, pausePid, runRoot, selkie, selkieAsync, tempDir, waitFor } from './helpers';
 
 let IMG: string;
 let dir: string;
@@ -73,6 +73,23 @@ describe('session namespace', () => {
       expect(ok(['ps', '--format', '{{.Names}} {{.Status}}']).split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^${name} Up`)));
     } finally {
       selkie(['rm', '-f', name]);
+    }
+  });
+
+  it('is joined again through a foreground run when its pause process died (no conmon holds it then)', async () => {
+    const name = `fg-${process.pid}`;
+    const fg = selkieAsync(['run', '--rm', '--name', name, IMG, 'sleep', '30']);
+    try {
+      await waitFor(() => ok(['ps', '--format', '{{.Names}}']).split('\n').includes(name));
+      const old = pausePid()!;
+      const ns = readlinkSync(`/proc/${old}/ns/user`);
+      process.kill(old, 'SIGKILL');
+      // Held by the foreground selkie, its crun and fuse-overlayfs only.
+      expect(ok(['exec', name, 'echo', 'still here'])).toBe('still here\n');
+      expect(readlinkSync(`/proc/${pausePid()!}/ns/user`)).toBe(ns);
+    } finally {
+      selkie(['kill', name]);
+      await fg;
     }
   });
 
