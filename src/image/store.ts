@@ -35,9 +35,9 @@ export interface ImageRecord {
   added: string;
 }
 
-/** name@digest for each name, by the manifest's digest and the index's it came through (Podman's RepoDigests). */
+/** name@digest for each name, by the manifest's digest, then the index's it came through (Podman's RepoDigests). */
 export function repoDigestsOf(rec: ImageRecord): string[] {
-  const digests = [rec.listDigest, rec.digest].filter((d): d is string => !!d);
+  const digests = [rec.digest, rec.listDigest].filter((d): d is string => !!d);
   return [...new Set(rec.names.map((n) => n.replace(/:[^:/]+$/, '')))].flatMap((repo) => digests.map((d) => `${repo}@${d}`));
 }
 
