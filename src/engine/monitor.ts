@@ -14,7 +14,7 @@ import { recordContainerEvent } from '../state/events';
 import { recordExit } from './cleanup';
 import { startHealthTimer } from './health';
 import { logPathOf, parseSize } from './log-config';
-import { claimStart, classifyExecFailure, prepare } from './start';
+import { claimStart, classifyStartFailure, prepare } from './start';
 import { exitDir, exitFile, socketDir } from './monitor-paths';
 
 export { attachSocket, controlFifo, exitFile } from './monitor-paths';
@@ -76,7 +76,7 @@ export async function startMonitored(
     });
   } catch (err) {
     const errors = runtimeErrors(log);
-    const execFailure = errors.length ? classifyExecFailure(prepared.rootfs, rec, errors) : undefined;
+    const execFailure = errors.length ? classifyStartFailure(prepared.rootfs, rec, errors) : undefined;
     prepared.cleanup();
     if (execFailure) return fail(execFailure, execFailure.exitCode);
     return fail(new EngineError(`crun: ${errors.join('; ') || (err as Error).message}: OCI runtime error`));
@@ -95,7 +95,7 @@ export async function startMonitored(
   const started = startContainer(ctx.runtimeRoot, id, log);
   if (!started.ok) {
     const errors = runtimeErrors(log);
-    const execFailure = errors.length ? classifyExecFailure(prepared.rootfs, rec, errors) : undefined;
+    const execFailure = errors.length ? classifyStartFailure(prepared.rootfs, rec, errors) : undefined;
     // The created container is conmon's child: deleting it makes conmon exit.
     forceDelete(ctx.runtimeRoot, id);
     prepared.cleanup();

@@ -9,7 +9,14 @@ export type { MountSpec };
 const PROPAGATION = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable'];
 /** accepted for compatibility: SELinux relabelling (no SELinux here) and Docker's consistency hints */
 const IGNORED = ['z', 'Z', 'cached', 'delegated', 'consistent'];
-const PASSED = ['nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'bind', 'rbind', ...PROPAGATION];
+// idmap: crun makes the bind an idmapped mount with the container's own
+// mapping, where the kernel allows it (not for a host filesystem, rootless).
+const PASSED = ['idmap', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'bind', 'rbind', ...PROPAGATION];
+
+/** idmap=uids=...;gids=...: a mapping of one's own for the mount, which selkie does not offer. */
+function customIdmap(option: string, spec: string, flag: string): EngineError | undefined {
+  return option.startsWith('idmap=') ? new EngineError(`invalid ${flag} "${spec}": idmap with a mapping of its own is not supported; plain idmap uses the container's`) : undefined;
+}
 
 function absolute(path: string, what: string, spec: string): string {
   if (!path.startsWith('/')) throw new EngineError(`invalid ${what} "${spec}": the container path must be absolute`);
@@ -56,7 +63,7 @@ export function parseVolumeFlag(spec: string): MountSpec {
     else if (o === 'copy') m.noCopy = false;
     else if (IGNORED.includes(o)) continue;
     else if (PASSED.includes(o)) m.options.push(o);
-    else throw new EngineError(`invalid volume specification "${spec}": unknown option "${o}"`);
+    else throw customIdmap(o, spec, 'volume specification') ?? new EngineError(`invalid volume specification "${spec}": unknown option "${o}"`);
   }
   return m;
 }
@@ -117,11 +124,12 @@ export function parseMountFlag(spec: string): MountSpec {
         break;
       default:
         if (PASSED.includes(key) && value === undefined) m.options.push(key);
-        else throw new EngineError(`invalid --mount "${spec}": unknown option "${key}"`);
+        else throw customIdmap(`${key}=`, spec, '--mount') ?? new EngineError(`invalid --mount "${spec}": unknown option "${key}"`);
     }
   }
   if (type === 'bind' && !source) throw new EngineError(`invalid --mount "${spec}": a bind mount needs src=`);
   if (type === 'tmpfs' && source) throw new EngineError(`invalid --mount "${spec}": a tmpfs has no src`);
+  if (type === 'tmpfs' && m.options.includes('idmap')) throw new EngineError(`invalid --mount "${spec}": idmap applies to bind mounts and volumes`);
   if (type === 'volume' && source !== undefined && !VOLUME_NAME.test(source)) {
     throw new EngineError(`invalid --mount "${spec}": "${source}" is not a valid volume name`);
   }

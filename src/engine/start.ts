@@ -293,8 +293,17 @@ function extraMounts(rec: ContainerRecord): OciMount[] {
 
 /** crun's words when exec of the container's command failed. */
 const EXEC_ERROR = /executable file|exec|open executable|No such file or directory|Permission denied/i;
+/** crun's words when the kernel refused an idmapped mount: mount_setattr `SOURCE`: ... */
+const IDMAP_ERROR = /mount_setattr `([^`]*)`: (?:Operation not permitted|Invalid argument)/;
 
-export function classifyExecFailure(rootfs: string, rec: ContainerRecord, errors: string[]): EngineError | undefined {
+/** What crun reports as a failed start, said clearly where we know the cause: a refused idmap, a command that cannot run. */
+export function classifyStartFailure(rootfs: string, rec: ContainerRecord, errors: string[]): EngineError | undefined {
+  const idmap = (rec.config.mounts ?? []).some((m) => m.options.includes('idmap')) ? errors.map((e) => IDMAP_ERROR.exec(e)).find(Boolean) : undefined;
+  if (idmap) {
+    return new EngineError(
+      `idmap on ${idmap[1]}: the kernel does not allow a rootless user an idmapped mount of that filesystem (only one mounted inside the user's own namespace, such as a tmpfs there, qualifies); use :U to hand the files to the container's user instead`,
+    );
+  }
   if (!errors.some((e) => EXEC_ERROR.test(e))) return undefined;
   return commandProblem(rootfs, rec.config.args[0], rec.config.env);
 }
@@ -436,7 +445,7 @@ export async function startAttached(ctx: EngineContext, id: string, opts: { remo
   const errors = exit.code !== 0 ? runtimeErrors(log) : [];
   // Only when the runtime failed: was it the command?  Answered while the
   // rootfs is still mounted, to give Podman's 126/127 and a clear message.
-  const execFailure = errors.length ? classifyExecFailure(prepared.rootfs, rec, errors) : undefined;
+  const execFailure = errors.length ? classifyStartFailure(prepared.rootfs, rec, errors) : undefined;
   prepared.cleanup();
   trace('unmounted');
   if (exit.spawnError) {

@@ -59,7 +59,8 @@ function copyUp(root: RootFs, dest: string, data: string, mapping: ContainerMapp
 
 function bindOptions(m: MountSpec): string[] {
   const propagation = m.options.some((o) => /^r?(private|shared|slave|unbindable)$/.test(o)) ? [] : ['rprivate'];
-  const rest = m.options.filter((o) => o !== 'bind' && o !== 'rbind');
+  // A volume is presented in the container's own IDs already (presentVolume): idmap is what it has.
+  const rest = m.options.filter((o) => o !== 'bind' && o !== 'rbind' && !(o === 'idmap' && m.type === 'volume'));
   return ['rbind', m.readOnly ? 'ro' : 'rw', ...propagation, ...rest];
 }
 

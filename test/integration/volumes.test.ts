@@ -3,11 +3,12 @@
 // volume commands, copy-up of image content, bind mounts with :U, tmpfs
 // mounts, anonymous volumes of image VOLUMEs, and an image whose symlink at
 // the mount target must not lead the mount to the host.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDockerArchive, busyboxEntries, type TarEntry } from '../../scripts/fixtures.mjs';
-import { ensureBusybox, hostUid, newContainerMounts, ok, selkie, selkieAsync, sessionMounts, tempDir, waitFor } from './helpers';
+import { ensureBusybox, hostUid, newContainerMounts, ok, pausePid, selkie, selkieAsync, sessionMounts, tempDir, waitFor } from './helpers';
 
 /** ok() without the final newline. */
 function out(args: string[]): string {
@@ -160,6 +161,28 @@ describe('bind and tmpfs mounts', () => {
     // A mount below another comes after it, whatever the order given.
     ok(['run', '--rm', '--mount', 'type=tmpfs,dst=/b/t', '--mount', `type=bind,src=${dir},dst=/b`, IMG, 'sh', '-c', 'echo y > /b/t/x']);
     expect(existsSync(join(dir, 't', 'x'))).toBe(false);
+  });
+
+  it('idmap: an idmapped bind where the kernel allows it (a tmpfs of the session), a clear error where not (the host\'s disk)', () => {
+    const host = join(T, 'idmap-host');
+    mkdirSync(host);
+    const refused = selkie(['run', '--rm', '-v', `${host}:/x:idmap`, IMG, 'true']);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toContain(`idmap on ${host}: the kernel does not allow a rootless user an idmapped mount of that filesystem`);
+
+    // A tmpfs mounted inside the session namespace belongs to it: there the kernel allows it.
+    const mine = join(T, 'idmap-tmpfs');
+    mkdirSync(mine);
+    ok(['ps']); // the session exists
+    const inSession = (script: string) => execFileSync('nsenter', ['-t', String(pausePid()), '-U', '-m', '--preserve-credentials', '--', 'sh', '-euc', script]);
+    inSession(`mount -t tmpfs tmpfs ${mine} && echo hi > ${mine}/f && chown 5:5 ${mine}/f`);
+    try {
+      // Session ID 5 is outside the container's own block: unmapped (65534) through a plain bind, 5 through idmap.
+      expect(out(['run', '--rm', '-v', `${mine}:/x`, IMG, 'stat', '-c', '%u:%g', '/x/f'])).toBe('65534:65534');
+      expect(out(['run', '--rm', '-v', `${mine}:/x:idmap`, IMG, 'stat', '-c', '%u:%g', '/x/f'])).toBe('5:5');
+    } finally {
+      inSession(`umount ${mine}`);
+    }
   });
 
   it('--mount type=tmpfs with size and mode', () => {

@@ -19,6 +19,14 @@ describe('-v', () => {
     expect(parseVolumeFlag('v:/d/:rw,rshared,Z,nocopy')).toMatchObject({ destination: '/d', options: ['rshared'], noCopy: true });
   });
 
+  it('idmap: the container\'s own mapping only', () => {
+    expect(parseVolumeFlag('/h:/d:idmap,ro')).toMatchObject({ type: 'bind', readOnly: true, options: ['idmap'] });
+    expect(parseMountFlag('type=bind,src=/h,dst=/c,idmap')).toMatchObject({ options: ['idmap'] });
+    expect(() => parseVolumeFlag('/h:/d:idmap=uids=0-1-10')).toThrow(/idmap with a mapping of its own is not supported/);
+    expect(() => parseMountFlag('type=bind,src=/h,dst=/c,idmap=uids=0-1-10')).toThrow(/idmap with a mapping of its own is not supported/);
+    expect(() => parseMountFlag('type=tmpfs,dst=/t,idmap')).toThrow(/idmap applies to bind mounts and volumes/);
+  });
+
   it('refuses what cannot be mounted', () => {
     expect(() => parseVolumeFlag('v:rel')).toThrow(/must be absolute/);
     expect(() => parseVolumeFlag('v:/d:bogus')).toThrow(/unknown option "bogus"/);
