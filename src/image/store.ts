@@ -9,6 +9,7 @@ import { readRecord, readRecords } from '../state/records';
 import { withLock } from '../state/lock';
 import type { BlobStore } from '../storage/blobs';
 import type { LayerStore } from '../storage/layers';
+import { hostPlatformOf, type Platform } from './platform';
 import { matchesStoredName } from './reference';
 import type { ImageConfig } from './schema';
 
@@ -76,7 +77,14 @@ export class ImageStore {
     const all = this.list();
     // name@sha256:...: the image whose manifest has that digest
     const at = ref.lastIndexOf('@sha256:');
-    if (at > 0) return all.find((i) => i.digest === ref.slice(at + 1));
+    if (at > 0) {
+      // The manifest's digest, else the index's (RepoDigests names both):
+      // of the images chosen from one index, the host's platform's first.
+      const d = ref.slice(at + 1);
+      const fromIndex = all.filter((i) => i.listDigest === d);
+      const host = hostPlatformOf();
+      return all.find((i) => i.digest === d) ?? fromIndex.find((i) => this.platformIs(i.id, host)) ?? fromIndex[0];
+    }
     const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
     if (/^[0-9a-f]{64}$/.test(hex)) {
       const byId = all.find((i) => i.id === hex);
@@ -95,6 +103,15 @@ export class ImageStore {
       return matches[0];
     }
     return undefined;
+  }
+
+  private platformIs(id: string, p: Platform): boolean {
+    try {
+      const c = this.config(id);
+      return c.os === p.os && c.architecture === p.architecture;
+    } catch {
+      return false;
+    }
   }
 
   require(ref: string): ImageRecord {

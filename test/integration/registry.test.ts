@@ -280,6 +280,10 @@ describe('multi-platform images', () => {
         `${proxy.host}/head/multi@${pushed.manifests[host]}`,
         `${proxy.host}/head/multi@${pushed.index}`,
       ]);
+      // Either digest names the image here.
+      for (const d of [pushed.index, pushed.manifests[host]]) {
+        expect(ok(['image', 'inspect', '--format', '{{.Architecture}}', `${proxy.host}/head/multi@${d}`], { env: penv }).trim()).toBe(host);
+      }
       selkie(['rmi', '-f', `${proxy.host}/head/multi@${pushed.manifests[other]}`], { env: penv }); // left by the test before, if it ran
       expect(await pull(['--platform', `linux/${other}`, multi])).toContain(`GET /v2/head/multi/manifests/${pushed.manifests[other]}`);
       expect(arch(multi)).toBe(other);
