@@ -13,6 +13,8 @@ let server: Server;
 let host: string;
 const tokens = new Map<string, string>(); // token -> scope granted
 let tokenRequests = 0;
+/** METHOD /path of each registry request (not the token server's) */
+const requests: string[] = [];
 let env: Record<string, string>;
 
 beforeAll(async () => {
@@ -37,6 +39,7 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
       return;
     }
+    requests.push(`${req.method} ${url.pathname}`);
     const auth = req.headers.authorization;
     const scope = auth?.startsWith('Bearer ') ? tokens.get(auth.slice(7)) : undefined;
     const repo = /^\/v2\/(.+?)\/(manifests|blobs|tags)\//.exec(url.pathname)?.[1];
@@ -95,6 +98,14 @@ describe('Bearer token authentication', () => {
     const pull = await selkieAsync(['pull', name], env);
     expect(pull.stderr).toBe('');
     expect(pull.code).toBe(0);
+    // A re-pull of the tag held: HEAD, refused, a token, HEAD again, and nothing more.
+    requests.length = 0;
+    const tokensBefore = tokenRequests;
+    const again = await selkieAsync(['pull', name], env);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(requests).toEqual(['HEAD /v2/tokened/app/manifests/1', 'HEAD /v2/tokened/app/manifests/1']);
+    expect(tokenRequests - tokensBefore).toBe(1);
     ok(['rmi', name], { env });
   });
 });
