@@ -179,9 +179,8 @@ async function pullOne(ctx: EngineContext, ref: ImageReference, source: Source, 
   }
 }
 
-/** The image here (of `images`, all by default) whose manifest has this digest, if it has every layer. */
-function completeImageWith(ctx: EngineContext, digest: string, images = ctx.images.list()): ImageRecord | undefined {
-  const rec = images.find((i) => i.digest === digest);
+/** rec, if every layer of it is here. */
+function complete(ctx: EngineContext, rec: ImageRecord | undefined): ImageRecord | undefined {
   return rec && rec.layers.every((d) => ctx.layers.has(d)) ? rec : undefined;
 }
 
@@ -196,7 +195,6 @@ function completeImageWith(ctx: EngineContext, digest: string, images = ctx.imag
  */
 async function unchangedImage(ctx: EngineContext, client: RegistryClient, ref: ImageReference, repo: string, names: string[], want: Platform): Promise<ImageRecord | undefined> {
   if (ref.digest || !names.some((n) => ctx.images.lookup(n))) return undefined;
-  const images = ctx.images.list();
   let head;
   try {
     head = await client.headManifest(repo, ref.tag ?? 'latest');
@@ -204,16 +202,8 @@ async function unchangedImage(ctx: EngineContext, client: RegistryClient, ref: I
     return undefined;
   }
   if (!head) return undefined;
-  let digest = head.digest;
-  if (images.some((i) => i.listDigest === digest) && ctx.blobs.has(digest)) {
-    try {
-      const index = JSON.parse(ctx.blobs.read(digest).toString('utf8')) as { manifests: { digest: string; platform?: Platform }[] };
-      digest = choosePlatform(index.manifests, want).digest;
-    } catch {
-      return undefined;
-    }
-  }
-  return completeImageWith(ctx, digest, images);
+  const images = ctx.images.list();
+  return complete(ctx, images.find((i) => i.digest === head.digest) ?? ctx.images.chosenFromIndex(head.digest, want, images));
 }
 
 /** Everything is here: only the name may be new. */
@@ -259,7 +249,7 @@ async function pullWith(ctx: EngineContext, client: RegistryClient, ref: ImageRe
     throw new EngineError(`${formatReference(ref)}: unsupported manifest type "${m.mediaType}"`);
   }
   // Already verified against its digest, which an image here has: the bytes were validated when they came.
-  const existing = completeImageWith(ctx, m.digest);
+  const existing = complete(ctx, ctx.images.list().find((i) => i.digest === m.digest));
   if (existing) {
     if (list && existing.listDigest !== list.digest) ctx.images.setList(existing.id, list);
     return reuseImage(ctx, existing, names, source, opts);

@@ -9,7 +9,7 @@ import { readRecord, readRecords } from '../state/records';
 import { withLock } from '../state/lock';
 import type { BlobStore } from '../storage/blobs';
 import type { LayerStore } from '../storage/layers';
-import { hostPlatformOf, type Platform } from './platform';
+import { choosePlatform, hostPlatformOf, type Platform } from './platform';
 import { matchesStoredName } from './reference';
 import type { ImageConfig } from './schema';
 
@@ -81,9 +81,7 @@ export class ImageStore {
       // The manifest's digest, else the index's (RepoDigests names both):
       // of the images chosen from one index, the host's platform's first.
       const d = ref.slice(at + 1);
-      const fromIndex = all.filter((i) => i.listDigest === d);
-      const host = hostPlatformOf();
-      return all.find((i) => i.digest === d) ?? fromIndex.find((i) => this.platformIs(i.id, host)) ?? fromIndex[0];
+      return all.find((i) => i.digest === d) ?? this.chosenFromIndex(d, hostPlatformOf(), all) ?? all.find((i) => i.listDigest === d);
     }
     const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
     if (/^[0-9a-f]{64}$/.test(hex)) {
@@ -105,13 +103,21 @@ export class ImageStore {
     return undefined;
   }
 
-  private platformIs(id: string, p: Platform): boolean {
+  /**
+   * The image here that the kept index `listDigest` names for `want` (its
+   * entry chosen as a pull chooses it), if an image came through that index.
+   * The index was validated when it arrived and is stored by its digest.
+   */
+  chosenFromIndex(listDigest: string, want: Platform, all = this.list()): ImageRecord | undefined {
+    if (!all.some((i) => i.listDigest === listDigest) || !this.blobs.has(listDigest)) return undefined;
+    let digest: string;
     try {
-      const c = this.config(id);
-      return c.os === p.os && c.architecture === p.architecture;
+      const index = JSON.parse(this.blobs.read(listDigest).toString('utf8')) as { manifests: { digest: string; platform?: Platform }[] };
+      digest = choosePlatform(index.manifests, want).digest;
     } catch {
-      return false;
+      return undefined; // no entry for that platform
     }
+    return all.find((i) => i.digest === digest);
   }
 
   require(ref: string): ImageRecord {
