@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { digestOf } from '../image/digest';
 import { localName } from '../image/reference';
 import { ImageConfigSchema, parseJson, type ImageConfig } from '../image/schema';
-import type { ImageRecord } from '../image/store';
+import type { ImageRecord } from '../image/record';
 import { MEDIA, type BlobDescriptor } from '../image/types';
 import type { ContainerConfig, ContainerRecord } from '../state/containers';
 import { randomHex } from '../state/random';

@@ -1,6 +1,6 @@
 // An image of the store in the form transports write: its manifest, config
 // and layer blobs exactly as kept, so pushes and saves keep their digests.
-import type { ImageRecord } from '../image/store';
+import type { ImageRecord } from '../image/record';
 import type { ImageParts } from '../image/types';
 import type { EngineContext } from './context';
 import { EngineError } from './errors';

@@ -3,7 +3,7 @@
 import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { localName, matchesStoredName } from '../image/reference';
-import type { ImageRecord } from '../image/store';
+import type { ImageRecord } from '../image/record';
 import { recordImageEvent } from '../state/events';
 import { randomHex } from '../state/random';
 import type { EngineContext } from './context';

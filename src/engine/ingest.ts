@@ -7,7 +7,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestOf, verifyingStream } from '../image/digest';
 import type { ImageConfig } from '../image/schema';
-import type { ImageRecord } from '../image/store';
+import { blobsOf, type ImageRecord } from '../image/record';
 import { MEDIA, type BlobDescriptor } from '../image/types';
 import { IMAGE_ID_SPACE } from '../userns/mapping';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic';
@@ -134,7 +134,7 @@ function sweepScratch(ctx: EngineContext): void {
 function removeUnused(ctx: EngineContext, blobs: Iterable<string>, layers: Iterable<string>): void {
   const images = ctx.images.list();
   const usedLayers = new Set(images.flatMap((i) => i.layers));
-  const usedBlobs = new Set(images.flatMap((i) => [i.digest, `sha256:${i.id}`, ...(i.layerBlobs ?? []).map((b) => b.digest)]));
+  const usedBlobs = new Set(images.flatMap(blobsOf));
   for (const d of layers) if (!usedLayers.has(d) && /^sha256:[0-9a-f]{64}$/.test(d)) ctx.layers.remove(d);
   for (const d of blobs) if (!usedBlobs.has(d) && /^sha256:[0-9a-f]{64}$/.test(d)) ctx.blobs.remove(d);
 }

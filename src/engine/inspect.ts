@@ -5,7 +5,7 @@ import { portBindings } from '../network/ports';
 import { needsNetns } from '../network/setup';
 import { join } from 'node:path';
 import type { ImageConfig } from '../image/schema';
-import { repoDigestsOf, type ImageRecord } from '../image/store';
+import { repoDigestsOf, type ImageRecord } from '../image/record';
 import type { ContainerRecord } from '../state/containers';
 import { containerMapping } from '../userns/mapping';
 import { hostIds } from '../config/paths';

@@ -10,7 +10,7 @@ import { choosePlatform, hostPlatformOf, type Platform } from '../image/platform
 import { formatReference, localName, parseReference, type ImageReference } from '../image/reference';
 import { findCredentials, type Credentials } from '../image/registry/auth-file';
 import { RegistryClient, RegistryError } from '../image/registry/client';
-import type { ImageRecord } from '../image/store';
+import type { ImageRecord } from '../image/record';
 import { parseTransportRef } from '../image/transports/names';
 import { MEDIA, type ImageParts } from '../image/types';
 import { recordImageEvent } from '../state/events';

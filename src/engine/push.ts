@@ -5,7 +5,7 @@ import { isInsecure, loadRegistriesConfig, pullSources } from '../config/registr
 import { formatReference, localName, parseReference } from '../image/reference';
 import { findCredentials, type Credentials } from '../image/registry/auth-file';
 import { RegistryClient } from '../image/registry/client';
-import type { ImageRecord } from '../image/store';
+import type { ImageRecord } from '../image/record';
 import { parseTransportRef } from '../image/transports/names';
 import { recordImageEvent } from '../state/events';
 import type { EngineContext } from './context';

@@ -5,7 +5,7 @@ import { removeImage } from '../../engine/images';
 import { imageRows } from '../../engine/inspect';
 import { removeContainer } from '../../engine/remove';
 import { recordImageEvent } from '../../state/events';
-import { repoDigestsOf } from '../../image/store';
+import { repoDigestsOf } from '../../image/record';
 import { ExitError } from '../errors';
 import { renderReport } from '../report';
 import { humanSize, timeAgo } from '../units';
