@@ -104,12 +104,14 @@ async function gone(pid: number): Promise<boolean> {
 beforeAll(async () => {
   mkdirSync(runDir);
   holder = spawn('unshare', ['-Urn', 'sh', '-c', 'ip link set lo up && exec sleep 1000'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
+  // Until lo is up (sleep runs after it), or the servers could not bind 127.0.0.1.
+  for (let i = 0; ; i++) {
     try {
       if (readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() === 'sleep') break;
     } catch {
       /* not yet */
     }
+    if (i === 500) throw new Error('the test network namespace did not come up in 10 s');
     await new Promise((r) => setTimeout(r, 20));
   }
   netns = `/proc/${holder.pid}/ns/net`;

@@ -19,6 +19,12 @@ afterAll(() => {
 
 const inspect = (name: string, fmt: string) => ok(['inspect', '-f', fmt, name]).trim();
 
+/**
+ * sh as PID 1 drops a signal it has no trap for: wait until the script says
+ * its trap is set (in /dev/shm, a tmpfs made anew at each start).
+ */
+const trapSet = (name: string) => waitFor(() => selkie(['exec', name, 'test', '-e', '/dev/shm/ready']).code === 0);
+
 /** Runs argv under a real pseudo-terminal driven by test/integration/pty-driver.py. */
 function pty(steps: unknown[], argv: string[], timeout = 60_000): { ok: boolean; failed_step: number | null; output: string; status: number | null } {
   const r = spawnSync('python3', [join(ROOT, 'test', 'integration', 'pty-driver.py'), JSON.stringify(steps), ...argv], { encoding: 'utf8', timeout });
@@ -28,7 +34,8 @@ function pty(steps: unknown[], argv: string[], timeout = 60_000): { ok: boolean;
 
 describe('detached containers', () => {
   it('outlive the selkie process that started them; wait and inspect from other processes see the exit', async () => {
-    const id = ok(['run', '-d', '--name', 'bg1', IMG, 'sh', '-c', 'sleep 1; exit 7']).trim();
+    // It exits when told (not after a fixed time, which a slow machine could use up before the checks).
+    const id = ok(['run', '-d', '--name', 'bg1', IMG, 'sh', '-c', 'until [ -e /tmp/go ]; do sleep 0.1; done; exit 7']).trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     // The starting process has exited: the container runs on under conmon.
     expect(inspect('bg1', '{{.State.Status}}')).toBe('running');
@@ -36,7 +43,9 @@ describe('detached containers', () => {
     expect(conmon).toBeGreaterThan(0);
     expect(readFileSync(`/proc/${conmon}/cmdline`, 'utf8')).toContain('conmon');
     expect(ok(['ps', '--format', '{{.Names}}']).split('\n')).toContain('bg1');
-    const waited = await selkieAsync(['wait', 'bg1']);
+    const waiting = selkieAsync(['wait', 'bg1']);
+    ok(['exec', 'bg1', 'touch', '/tmp/go']);
+    const waited = await waiting;
     expect(waited.stdout.trim()).toBe('7');
     expect(inspect('bg1', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 7');
     // Nothing of it left mounted.
@@ -84,7 +93,8 @@ describe('detached containers', () => {
     expect(took).toBeLessThan(15_000);
     expect(inspect('stubborn', '{{.State.Status}} {{.State.ExitCode}}')).toBe('exited 137');
     // A container that honours SIGTERM stops at once (sh as PID 1 needs a trap).
-    ok(['run', '-d', '--name', 'polite', '--stop-signal', 'USR1', IMG, 'sh', '-c', "trap 'exit 0' USR1; while true; do sleep 0.1; done"]);
+    ok(['run', '-d', '--name', 'polite', '--stop-signal', 'USR1', IMG, 'sh', '-c', "trap 'exit 0' USR1; touch /dev/shm/ready; while true; do sleep 0.1; done"]);
+    await trapSet('polite');
     const t1 = Date.now();
     ok(['stop', '-t', '10', 'polite']);
     expect(Date.now() - t1).toBeLessThan(5000);
@@ -111,11 +121,12 @@ describe('detached containers', () => {
   });
 
   it('start, restart, kill -s, rename, wait --condition', async () => {
-    ok(['run', '-d', '--name', 'cycle', IMG, 'sh', '-c', "trap 'echo got-hup' HUP; while true; do sleep 0.1; done"]);
+    ok(['run', '-d', '--name', 'cycle', IMG, 'sh', '-c', "trap 'echo got-hup' HUP; touch /dev/shm/ready; while true; do sleep 0.1; done"]);
     const firstPid = inspect('cycle', '{{.State.Pid}}');
     ok(['restart', '-t', '0', 'cycle']);
     expect(inspect('cycle', '{{.State.Status}}')).toBe('running');
     expect(inspect('cycle', '{{.State.Pid}}')).not.toBe(firstPid);
+    await trapSet('cycle');
     ok(['kill', '-s', 'HUP', 'cycle']);
     await waitFor(() => ok(['logs', 'cycle']).includes('got-hup'));
     expect(inspect('cycle', '{{.State.Status}}')).toBe('running');
@@ -188,9 +199,9 @@ describe('terminals', () => {
         ['send', 'echo typed $((20+22))\r'],
         ['expect', 'typed 42'],
         ['resize', 33, 111],
-        ['sleep', 0.3],
-        ['send', 'stty size\r'],
-        ['expect', '33 111'],
+        // Until the new size arrives (not a fixed wait); the echoed command cannot match the answer.
+        ['send', 'until [ "$(stty size)" = "33 111" ]; do sleep 0.1; done; echo resized-$((40+2))\r'],
+        ['expect', 'resized-42'],
         ['send', 'sleep 60\r'],
         ['sleep', 0.5],
         ['send', '\u0003'],
@@ -211,9 +222,8 @@ describe('terminals', () => {
         ['send', 'tty\r'],
         ['expect', '/dev/pts/\\d'],
         ['resize', 20, 70],
-        ['sleep', 0.3],
-        ['send', 'stty size\r'],
-        ['expect', '20 70'],
+        ['send', 'until [ "$(stty size)" = "20 70" ]; do sleep 0.1; done; echo resized-$((40+2))\r'],
+        ['expect', 'resized-42'],
         ['send', '\u0010\u0011'],
       ],
       [SELKIE, 'run', '-it', '--name', 'tty2', IMG, 'sh'],
@@ -235,10 +245,12 @@ describe('terminals', () => {
 describe('policies and checks', () => {
   it('restarts on failure up to the limit without a daemon', async () => {
     ok(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:3', IMG, 'sh', '-c', 'echo attempt; exit 1']);
-    await waitFor(() => inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '3 exited', 30_000);
-    await new Promise((r) => setTimeout(r, 500));
+    // "3 exited" holds also between the third attempt's exit and the fourth's start: wait for the fourth's line too.
+    const attempts = () => ok(['logs', 'flaky']).match(/attempt/g)?.length ?? 0;
+    await waitFor(() => attempts() >= 4 && inspect('flaky', '{{.RestartCount}} {{.State.Status}}') === '3 exited', 30_000);
+    await new Promise((r) => setTimeout(r, 500)); // time for a wrong fifth attempt to show
     expect(inspect('flaky', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}')).toBe('3 exited 1');
-    expect(ok(['logs', 'flaky']).match(/attempt/g)?.length).toBe(4);
+    expect(attempts()).toBe(4);
     expect(inspect('flaky', '{{.HostConfig.RestartPolicy.Name}}')).toBe('on-failure');
     // always: a container stopped by the user stays stopped.
     ok(['run', '-d', '--name', 'always', '--restart', 'always', IMG, 'sleep', '1000']);

@@ -55,7 +55,8 @@ describe('events', () => {
 
   it('streams events as other processes record them, until --until', async () => {
     const name = unique('evs');
-    const follower = selkieAsync(['events', '--until', '6s', '--filter', `container=${name}`, '--format', '{{.Status}} {{.Name}}']);
+    // Started before the events, with time to spare for them on a slow machine.
+    const follower = selkieAsync(['events', '--until', '10s', '--filter', `container=${name}`, '--format', '{{.Status}} {{.Name}}']);
     await new Promise((r) => setTimeout(r, 1500));
     ok(['create', '--name', name, IMG, 'true']);
     ok(['rm', name]);

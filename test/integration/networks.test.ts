@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rootlessDir } from '../../src/network/bridge';
-import { ensureBusybox, graphRoot, ok, runRoot, selkie, selkieAsync, tempDir } from './helpers';
+import { ensureBusybox, graphRoot, ok, runRoot, selkie, selkieAsync, tempDir, waitFor } from './helpers';
 import { ensureNetImage, fetchText, freePort, udpRoundTrip } from './net-helpers';
 
 let IMG: string;
@@ -163,7 +163,7 @@ describe('name resolution and isolation', () => {
     expect(info.NetworkSettings.Networks.neta.MacAddress).toMatch(/^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/);
     // Podman 4: the network's name, running or stopped
     expect(info.NetworkSettings.Networks.neta.NetworkID).toBe('neta');
-    expect(ok(['ps', '--format', '{{.Names}}'])).toContain('db');
+    expect(ok(['ps', '--format', '{{.Names}}']).split('\n')).toContain('db');
   }, 60_000);
 
   it('containers on a network ping each other by name without CAP_NET_RAW (an ICMP echo socket)', () => {
@@ -305,7 +305,8 @@ describe('name resolution and isolation', () => {
   it('the rootless netns and its pasta go with the last container', async () => {
     expect(rootlessPastas().length).toBe(1);
     ok(['rm', '-f', 'db']);
-    expect(rootlessPastas()).toEqual([]);
+    // pasta is sent SIGTERM; it may take a moment to go.
+    await waitFor(() => rootlessPastas().length === 0, 5000);
     expect(existsSync(netDir())).toBe(false);
   }, 60_000);
 });
@@ -342,7 +343,7 @@ describe('outbound', () => {
       expect(closed.stdout).not.toContain('hello-from-host');
       expect(closed.stdout.match(/out=[1-9]/g)).toHaveLength(outside.length);
       ok(['rm', '-f', 'holder', 'inside']);
-      expect(rootlessPastas()).toEqual([]);
+      await waitFor(() => rootlessPastas().length === 0, 5000);
     } finally {
       server.close();
     }

@@ -22,6 +22,10 @@ function parseMap(text: string): MapLine[] {
 }
 
 
+/** A script's wait until the test says go (`release`): not a fixed time, which a slow machine could use up. */
+const UNTIL_GO = 'until [ -e /dev/shm/go ]; do sleep 0.1; done';
+const release = (name: string) => ok(['exec', name, 'touch', '/dev/shm/go']);
+
 function pidOf(name: string): number {
   const r = selkie(['inspect', '-f', '{{.State.Pid}}', name]);
   return r.code === 0 ? Number(r.stdout.trim()) : 0;
@@ -46,8 +50,9 @@ describe('user namespaces', () => {
   it('gives containers that run at the same time disjoint blocks, and reuses a block after rm', async () => {
     const names = ['blk-a', 'blk-b'];
     for (const n of names) selkie(['rm', '-f', n]);
-    const runs = names.map((n) => selkieAsync(['run', '--name', n, IMG, 'sh', '-c', 'cat /proc/self/uid_map; sleep 3']));
+    const runs = names.map((n) => selkieAsync(['run', '--name', n, IMG, 'sh', '-c', `cat /proc/self/uid_map; ${UNTIL_GO}`]));
     await waitFor(() => names.every((n) => pidOf(n) > 0));
+    for (const n of names) release(n);
     const results = await Promise.all(runs);
     for (const r of results) expect(r.code).toBe(0);
     const blocks = results.map((r) => parseMap(r.stdout)[1].outer);
@@ -85,8 +90,8 @@ describe('user namespaces', () => {
 
   it('shows the container root process as me on the host, and a non-root container user as an ID of its block', async () => {
     for (const n of ['own-root', 'own-33']) selkie(['rm', '-f', n]);
-    const a = selkieAsync(['run', '--name', 'own-root', IMG, 'sleep', '5']);
-    const b = selkieAsync(['run', '--name', 'own-33', '-u', '33', IMG, 'sleep', '5']);
+    const a = selkieAsync(['run', '--name', 'own-root', IMG, 'sh', '-c', UNTIL_GO]);
+    const b = selkieAsync(['run', '--name', 'own-33', '-u', '33', IMG, 'sh', '-c', UNTIL_GO]);
     await waitFor(() => pidOf('own-root') > 0 && pidOf('own-33') > 0);
     const ps = (pid: number) => execFileSync('ps', ['-o', 'uid=,pid=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
     const [rootUid] = ps(pidOf('own-root'));
@@ -94,6 +99,7 @@ describe('user namespaces', () => {
     const [uid33] = ps(pidOf('own-33'));
     const block = JSON.parse(ok(['inspect', 'own-33']))[0].IDBlock as number;
     expect(uid33).toBe(sessionToHost(65536 + block * 65536 + 33));
+    for (const n of ['own-root', 'own-33']) release(n);
     expect((await a).code).toBe(0);
     expect((await b).code).toBe(0);
     ok(['rm', 'own-root', 'own-33']);
@@ -212,11 +218,11 @@ describe('exit codes', () => {
 
   it('sends signals given to selkie to the container', async () => {
     selkie(['rm', '-f', 'sig']);
-    const p = selkieAsync(['run', '--name', 'sig', IMG, 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; while true; do sleep 0.1; done']);
-    await waitFor(() => pidOf('sig') > 0);
+    const p = selkieAsync(['run', '--name', 'sig', IMG, 'sh', '-c', 'trap "echo got TERM; exit 7" TERM; touch /dev/shm/ready; while true; do sleep 0.1; done']);
+    // sh as PID 1 drops a signal it has no trap for: wait until the trap is set.
+    await waitFor(() => pidOf('sig') > 0 && selkie(['exec', 'sig', 'test', '-e', '/dev/shm/ready']).code === 0);
     // The selkie process itself: its child is crun.
     const selkiePid = Number(execFileSync('pgrep', ['-n', '-f', 'selkie.js run --name sig'], { encoding: 'utf8' }).trim());
-    await new Promise((r) => setTimeout(r, 300));
     process.kill(selkiePid, 'SIGTERM');
     const r = await p;
     expect(r.stdout).toBe('got TERM\n');

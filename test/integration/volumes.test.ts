@@ -33,9 +33,10 @@ describe('named volumes across containers', () => {
     selkie(['rm', '-f', 'vol-a', 'vol-b']);
     selkie(['volume', 'rm', '-f', 'it-shared']);
     // Both run at once (detached A keeps its block while B is created), so the blocks differ.
-    ok(['run', '-d', '--name', 'vol-a', '-v', 'it-shared:/data', IMG, 'sh', '-c', 'mkdir /data/d && echo hi > /data/d/f && chown -R 33:33 /data/d && sleep 30']);
+    ok(['run', '-d', '--name', 'vol-a', '-v', 'it-shared:/data', IMG, 'sh', '-c', 'mkdir /data/d && echo hi > /data/d/f && chown -R 33:33 /data/d && touch /data/done && sleep 30']);
     const data = JSON.parse(ok(['volume', 'inspect', 'it-shared']))[0].Mountpoint as string;
-    await waitFor(() => existsSync(join(data, 'd', 'f')));
+    // After the chown (d/f exists before it).
+    await waitFor(() => existsSync(join(data, 'done')));
     const got = out(['run', '--name', 'vol-b', '-v', 'it-shared:/data', IMG, 'sh', '-c', 'stat -c "%u:%g %n" /data/d /data/d/f && cat /data/d/f && echo x > /data/d/g && chown 1000:100 /data/d/g']);
     expect(got).toContain('33:33 /data/d\n33:33 /data/d/f\nhi');
     selkie(['rm', '-f', 'vol-a']);
