@@ -69,6 +69,9 @@ export function parseNetworkMode(text: string, defaultCmd: 'pasta' | 'slirp4netn
       if (k === 'port_handler' && v !== 'slirp4netns' && v !== 'rootlessport') {
         throw new NetworkModeError(`--network slirp4netns: port_handler must be rootlessport or slirp4netns`);
       }
+      if ((k === 'allow_host_loopback' || k === 'enable_ipv6') && v !== 'true' && v !== 'false') {
+        throw new NetworkModeError(`--network slirp4netns: ${k} must be true or false`);
+      }
     }
     return { kind: 'slirp4netns', options: opts };
   }

@@ -164,7 +164,8 @@ export function slirpArgs(netns: string, apiSocket: string, opts: string[]): str
   if (slirpOption(opts, 'allow_host_loopback') !== 'true') args.push('--disable-host-loopback');
   const cidr = slirpOption(opts, 'cidr');
   if (cidr) args.push(`--cidr=${cidr}`);
-  if (slirpOption(opts, 'enable_ipv6') === 'true') args.push('--enable-ipv6');
+  // IPv6 unless turned off, as Podman: the container configures fd00::/64 from slirp4netns's router advertisements.
+  if (slirpOption(opts, 'enable_ipv6') !== 'false') args.push('--enable-ipv6');
   const out4 = slirpOption(opts, 'outbound_addr');
   if (out4) args.push(`--outbound-addr=${out4}`);
   const out6 = slirpOption(opts, 'outbound_addr6');

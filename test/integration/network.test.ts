@@ -3,7 +3,7 @@
 // hosts, and what `port`, `inspect` and `ps` show.  Only the host's loopback
 // and the containers' own network namespaces are ever contacted.
 import { createServer, type Server } from 'node:net';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBusybox, ok, selkie, selkieAsync, tempDir } from './helpers';
 import { ensureNetImage, fetchText, freePort, udpRoundTrip } from './net-helpers';
@@ -165,6 +165,28 @@ describe('slirp4netns', () => {
       expect(denied.stdout).toBe('done\n');
     } finally {
       server.close();
+    }
+  }, 60_000);
+
+  it('gives the container IPv6 (fd00::/64, from slirp4netns\'s router advertisements) unless enable_ipv6=false, as Podman', () => {
+    const v6 = ok(['run', '--rm', '--network', 'slirp4netns', IMG, 'sh', '-c', 'for i in $(seq 100); do ip -6 route | grep -q "^fd00::/64" && exec ip -6 addr show tap0; sleep 0.1; done; exit 1']);
+    expect(v6).toMatch(/inet6 fd00::[0-9a-f:]+\/64 scope global/);
+    const id = ok(['run', '-d', '--network', 'slirp4netns:enable_ipv6=false', IMG, 'sleep', '100']).trim();
+    try {
+      const slirps = readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .map((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+          } catch {
+            return [];
+          }
+        })
+        .filter((argv) => argv[0] === 'slirp4netns' && argv.some((a) => a.includes(id)));
+      expect(slirps).toHaveLength(1);
+      expect(slirps[0]).not.toContain('--enable-ipv6');
+    } finally {
+      ok(['rm', '-f', id]);
     }
   }, 60_000);
 });

@@ -100,6 +100,13 @@ describe('network modes and helper command lines', () => {
   it('slirp4netns: sandboxed, with a seccomp filter, as Podman runs it', () => {
     expect(slirpArgs('/ns', '/sock', [])).toEqual(expect.arrayContaining(['--enable-sandbox', '--enable-seccomp']));
   });
+  it('slirp4netns: IPv6 unless enable_ipv6=false (Podman\'s default)', () => {
+    expect(slirpArgs('/ns', '/sock', [])).toContain('--enable-ipv6');
+    expect(slirpArgs('/ns', '/sock', ['enable_ipv6=true'])).toContain('--enable-ipv6');
+    expect(slirpArgs('/ns', '/sock', ['enable_ipv6=false'])).not.toContain('--enable-ipv6');
+    expect(() => parseNetworkMode('slirp4netns:enable_ipv6=yes', 'pasta')).toThrow('enable_ipv6 must be true or false');
+    expect(() => parseNetworkMode('slirp4netns:allow_host_loopback=1', 'pasta')).toThrow('allow_host_loopback must be true or false');
+  });
 });
 
 describe('resolv.conf', () => {
