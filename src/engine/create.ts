@@ -12,6 +12,8 @@ import { EngineError } from './errors';
 import { requireImage } from './images';
 import { mergeEnv } from './env';
 import { NetworkFlagError, networkConfig, type NetworkFlags } from '../network/config';
+import { hostAddress } from '../network/host-address';
+import { HOST_GATEWAY, NO_HOST_ADDRESS } from '../network/hosts';
 import { resolveNetworkName } from './network-attach';
 export { DEFAULT_PATH, mergeEnv, parseEnvFile } from './env';
 import { trace } from '../trace';
@@ -109,6 +111,10 @@ export function buildConfig(
   } catch (err) {
     if (err instanceof NetworkFlagError) throw new EngineError(err.message);
     throw err;
+  }
+  const toHost = opts.addHosts?.find((h) => h.endsWith(`:${HOST_GATEWAY}`));
+  if (toHost && hostAddress(net.network, net.networkOptions ?? []) === undefined) {
+    throw new EngineError(`--add-host ${toHost}: ${NO_HOST_ADDRESS}`);
   }
   return {
     args,

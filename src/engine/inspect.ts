@@ -14,6 +14,7 @@ import type { EngineContext } from './context';
 import { containerPid, effectiveStatus } from './liveness';
 import { containerDriver } from './container-mount';
 import { logPathOf } from './log-config';
+import { addHostSpec } from './run-options';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -159,7 +160,7 @@ export function inspectContainer(ctx: EngineContext, rec: ContainerRecord): Reco
       },
       Init: !!rec.config.init,
       Tmpfs: rec.config.tmpfs ?? {},
-      ExtraHosts: rec.config.addHosts ?? [],
+      ExtraHosts: (rec.config.addHosts ?? []).map(addHostSpec),
       Ulimits: (rec.config.ulimits ?? []).map((u) => {
         const [name, limits] = u.split('=');
         const [soft, hard] = limits.split(':');

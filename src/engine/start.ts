@@ -28,7 +28,8 @@ import { trace } from '../trace';
 import { recordExit } from './cleanup';
 import { commandProblem } from './command-check';
 import { recordContainerEvent } from '../state/events';
-import { attachNetwork, NetworkSetupError, type NetworkAttachment } from '../network/setup';
+import { attachNetwork, NetworkSetupError, slirpGuestAddress, type NetworkAttachment } from '../network/setup';
+import { hostAddress } from '../network/host-address';
 import { HostsNameError, hostsText } from '../network/hosts';
 import { attachContainerNetworks, releaseContainerNetwork } from './network-attach';
 
@@ -44,7 +45,16 @@ function hostsFile(rec: ContainerRecord): string {
     }
   }
   try {
-    return hostsText({ hostname: rec.config.hostname, name: rec.name, addHosts: rec.config.addHosts, hostFile });
+    const { network, networkOptions = [] } = rec.config;
+    return hostsText({
+      hostname: rec.config.hostname,
+      name: rec.name,
+      addHosts: rec.config.addHosts,
+      hostFile,
+      hostAddress: hostAddress(network, networkOptions),
+      // Podman: the container's own address on slirp4netns's network.
+      selfIp: network === 'slirp4netns' ? slirpGuestAddress(networkOptions) : undefined,
+    });
   } catch (err) {
     if (err instanceof HostsNameError) throw new EngineError(err.message);
     throw err;

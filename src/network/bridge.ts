@@ -19,7 +19,7 @@ import { withLock, withLockAsync } from '../state/lock';
 import type { NetworkRecord } from '../state/networks';
 import { processStartTime } from '../state/process';
 import { randomHex } from '../state/random';
-import { HostsNameError, hostsText, type HostsPeer } from './hosts';
+import { HOST_GATEWAY, HostsNameError, hostsText, type HostsPeer } from './hosts';
 import { allocateIp, IpamError, ipToInt, randomMac } from './ipam';
 import { nftRuleset } from './nft';
 import { NETNS_SYSCTLS, NetworkSetupError, pastaArgs, quietStderr, unmountNetns } from './setup';
@@ -120,7 +120,9 @@ export function hostsFiles(ipam: IpamFile, networks?: Set<string>): Map<string, 
       }
     }
     try {
-      out.set(e.runDir, hostsText({ hostname: e.hostname, name: e.name, addHosts: e.addHosts, selfIp: e.networks[0].ip, peers }));
+      // host-gateway has no address here (create refuses it); a record from before that is left without the line.
+      const addHosts = e.addHosts?.filter((l) => !l.startsWith(`${HOST_GATEWAY}\t`));
+      out.set(e.runDir, hostsText({ hostname: e.hostname, name: e.name, addHosts, selfIp: e.networks[0].ip, peers }));
     } catch (err) {
       // an entry whose own names are unsafe gets no file: the others still do
       if (!(err instanceof HostsNameError)) throw err;

@@ -18,10 +18,19 @@ export interface HostsInput {
   hostFile?: string;
   /** this container's address on its first network; undefined: 127.0.1.1 */
   selfIp?: string;
+  /** the host as the container reaches it (host-address.ts): host.containers.internal, and --add-host's host-gateway */
+  hostAddress?: string;
   peers?: HostsPeer[];
 }
 
 export class HostsNameError extends Error {}
+
+/** Podman's name for the host, in every container's /etc/hosts where the container can reach the host. */
+export const HOST_NAME = 'host.containers.internal';
+/** --add-host NAME:host-gateway: the host's address as the container reaches it (Docker's and Podman's word). */
+export const HOST_GATEWAY = 'host-gateway';
+export const NO_HOST_ADDRESS =
+  'this network gives the container no address of the host (use --network slirp4netns, or pasta with --map-gw)';
 
 /**
  * Whether a name may go into a hosts line: no whitespace, no control
@@ -51,7 +60,15 @@ export function hostsText(input: HostsInput): string {
     '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6',
   ];
   if (input.hostFile?.trim()) lines.push(input.hostFile.trimEnd());
-  lines.push(...(input.addHosts ?? []));
+  if (input.hostAddress !== undefined) {
+    if (!/^[0-9.]+$|^[0-9a-fA-F:]+$/.test(input.hostAddress)) throw new HostsNameError(`invalid address ${JSON.stringify(input.hostAddress)}`);
+    lines.push(`${input.hostAddress}\t${HOST_NAME}`);
+  }
+  for (const l of input.addHosts ?? []) {
+    if (!l.startsWith(`${HOST_GATEWAY}\t`)) lines.push(l);
+    else if (input.hostAddress !== undefined) lines.push(input.hostAddress + l.slice(HOST_GATEWAY.length));
+    else throw new HostsNameError(`--add-host ${l.slice(HOST_GATEWAY.length + 1).split(' ').join(';')}:${HOST_GATEWAY}: ${NO_HOST_ADDRESS}`);
+  }
   const self = input.hostname === input.name ? input.name : `${input.hostname} ${input.name}`;
   lines.push(`${input.selfIp ?? '127.0.1.1'}\t${self}`);
   const seen = new Set<string>();

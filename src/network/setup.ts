@@ -96,12 +96,41 @@ function pastaKnows(option: string): boolean {
 }
 
 /**
+ * How a pasta container reaches the host's loopback, from the user's pasta
+ * options: through the gateway address (`--map-gw`, older pasta and Podman
+ * 4-5's spelling, or `--map-host-loopback` on a pasta without it, with a
+ * warning), through an address of its own (`--map-host-loopback ADDR`,
+ * newer pasta), or not at all.  `rest` is the options left to pass on.
+ */
+export function pastaHostLoopback(
+  userOpts: string[],
+  knows: (option: string) => boolean = pastaKnows,
+  warn: (msg: string) => void = () => {},
+): { viaGateway: boolean; address?: string; rest: string[] } {
+  let viaGateway = false;
+  let address: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < userOpts.length; i++) {
+    const o = userOpts[i];
+    const isMapHostLoopback = o === '--map-host-loopback' || o.startsWith('--map-host-loopback=');
+    if (o === '--map-gw') {
+      viaGateway = true;
+    } else if (isMapHostLoopback && !knows('--map-host-loopback')) {
+      if (o === '--map-host-loopback' && isIP(userOpts[i + 1] ?? '')) i++;
+      viaGateway = true;
+      warn('the installed pasta has no --map-host-loopback: the gateway address reaches the host\'s loopback instead (--map-gw)');
+    } else {
+      if (isMapHostLoopback) address = o.includes('=') ? o.slice(o.indexOf('=') + 1) : userOpts[i + 1];
+      rest.push(o);
+    }
+  }
+  return { viaGateway, address: address && isIP(address) ? address : undefined, rest };
+}
+
+/**
  * pasta's command line.  As Podman: no forwarding from the container to the
  * host's ports (-T/-U none), the gateway address is not the host's loopback
- * unless asked, and DNS goes to pasta's forwarder.  The host's loopback is
- * asked for with `--map-gw` (older pasta, Podman 4-5's spelling) or
- * `--map-host-loopback [ADDR]` (newer pasta); where the installed pasta lacks
- * the latter, the gateway address is mapped instead, with a warning.
+ * unless asked (pastaHostLoopback), and DNS goes to pasta's forwarder.
  */
 export function pastaArgs(
   netns: string,
@@ -111,20 +140,7 @@ export function pastaArgs(
   knows: (option: string) => boolean = pastaKnows,
   warn: (msg: string) => void = (m) => process.stderr.write(`WARN: ${m}\n`),
 ): string[] {
-  let mapGw = false;
-  const opts: string[] = [];
-  for (let i = 0; i < userOpts.length; i++) {
-    const o = userOpts[i];
-    if (o === '--map-gw') {
-      mapGw = true;
-    } else if ((o === '--map-host-loopback' || o.startsWith('--map-host-loopback=')) && !knows('--map-host-loopback')) {
-      if (o === '--map-host-loopback' && isIP(userOpts[i + 1] ?? '')) i++;
-      mapGw = true;
-      warn('the installed pasta has no --map-host-loopback: the gateway address reaches the host\'s loopback instead (--map-gw)');
-    } else {
-      opts.push(o);
-    }
-  }
+  const { viaGateway: mapGw, rest: opts } = pastaHostLoopback(userOpts, knows, warn);
   return [
     '--config-net',
     '--netns',

@@ -3,6 +3,7 @@
 // hosts, and what `port`, `inspect` and `ps` show.  Only the host's loopback
 // and the containers' own network namespaces are ever contacted.
 import { createServer, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBusybox, ok, selkie, selkieAsync, tempDir } from './helpers';
@@ -187,6 +188,50 @@ describe('slirp4netns', () => {
       expect(slirps[0]).not.toContain('--enable-ipv6');
     } finally {
       ok(['rm', '-f', id]);
+    }
+  }, 60_000);
+});
+
+describe('the host by name: host.containers.internal and --add-host NAME:host-gateway', () => {
+  it('name the address through which each network reaches the host, and are refused where there is none', async () => {
+    // A server on the host's first IPv4 address (slirp4netns reaches it) and one on its loopback (pasta --map-gw reaches that).
+    const hostIp = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))?.address;
+    const serve = (host: string, text: string) =>
+      new Promise<Server>((r) => {
+        const srv: Server = createServer((c) => c.end(text));
+        srv.listen({ host, port: 0 }, () => r(srv));
+      });
+    const loop = await serve('127.0.0.1', 'host-loopback-server\n');
+    const onIp = hostIp ? await serve(hostIp, 'host-address-server\n') : undefined;
+    const portOf = (srv: Server) => (srv.address() as { port: number }).port;
+    try {
+      // slirp4netns: the host's address, and the container's own is 10.0.2.100 (as Podman)
+      if (onIp) {
+        const r = await selkieAsync(['run', '--rm', '--name', 'hs1', '--network', 'slirp4netns', '--add-host', 'gw:host-gateway', IMG, 'sh', '-c', `cat /etc/hosts; nc -w 3 host.containers.internal ${portOf(onIp)} </dev/null | head -n 1`]);
+        expect(r.code, r.stderr).toBe(0);
+        const hosts = r.stdout.split('\n');
+        expect(hosts).toContain(`${hostIp}\thost.containers.internal`);
+        expect(hosts).toContain(`${hostIp}\tgw`);
+        expect(hosts.some((l) => /^10\.0\.2\.100\t[0-9a-f]{12} hs1$/.test(l))).toBe(true);
+        expect(hosts).toContain('host-address-server');
+      }
+      // pasta with --map-gw: the gateway address, which reaches the host's loopback (first line: see above)
+      const mapped = await selkieAsync(['run', '--rm', '--network', 'pasta:--map-gw', '--add-host', 'gw:host-gateway', IMG, 'sh', '-c', `gw=$(ip route | awk '/default/ {print $3}'); grep -q "^$gw	host.containers.internal$" /etc/hosts && grep -q "^$gw	gw$" /etc/hosts && echo names-ok; timeout 3 nc -w 2 host.containers.internal ${portOf(loop)} </dev/null | head -n 1`]);
+      expect(mapped.stdout, mapped.stderr).toBe('names-ok\nhost-loopback-server\n');
+      // pasta without it, and --network none: no way to the host, so no name for it
+      expect(ok(['run', '--rm', IMG, 'cat', '/etc/hosts'])).not.toContain('host.containers.internal');
+      for (const net of ['pasta', 'none']) {
+        const refused = selkie(['create', '--network', net, '--add-host', 'gw:host-gateway', IMG, 'true']);
+        expect(refused.code).toBe(125);
+        expect(refused.stderr).toBe('Error: --add-host gw:host-gateway: this network gives the container no address of the host (use --network slirp4netns, or pasta with --map-gw)\n');
+      }
+      // inspect shows --add-host as given, as Podman
+      ok(['create', '--name', 'xh', '--network', 'pasta:--map-gw', '--add-host', 'gw:host-gateway', '--add-host', 'a;b:10.0.0.6', IMG, 'true']);
+      expect(JSON.parse(ok(['inspect', '-f', '{{json .HostConfig.ExtraHosts}}', 'xh']))).toEqual(['gw:host-gateway', 'a;b:10.0.0.6']);
+      ok(['rm', 'xh']);
+    } finally {
+      loop.close();
+      onIp?.close();
     }
   }, 60_000);
 });

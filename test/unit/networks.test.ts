@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocateIp, chooseSubnet, freeBridgeName, parseCidr, parseProcRoutes, randomMac } from '../../src/network/ipam';
 import { HostsNameError, hostsText } from '../../src/network/hosts';
+import { defaultGateway, hostAddress } from '../../src/network/host-address';
 import { checkConnectOptions } from '../../src/engine/networks';
 import { parseAddHost } from '../../src/engine/run-options';
 import { nftRuleset } from '../../src/network/nft';
@@ -89,6 +90,34 @@ describe('hosts files', () => {
         '10.89.0.2\tdb database f00dcafe1234\n',
     );
     expect(hostsText({ hostname: 'x', name: 'x' })).toContain('127.0.1.1\tx\n');
+  });
+  it('names the host host.containers.internal, and --add-host NAME:host-gateway gets its address, where the container reaches it', () => {
+    const text = hostsText({ hostname: 'h', name: 'n', addHosts: ['host-gateway\tgw mine', '10.1.1.1\tr'], hostAddress: '192.0.2.2' });
+    expect(text.split('\n').slice(2)).toEqual(['192.0.2.2\thost.containers.internal', '192.0.2.2\tgw mine', '10.1.1.1\tr', '127.0.1.1\th n', '']);
+    expect(hostsText({ hostname: 'h', name: 'h' })).not.toContain('host.containers.internal');
+    expect(() => hostsText({ hostname: 'h', name: 'h', addHosts: ['host-gateway\tgw'] })).toThrow('--add-host gw:host-gateway: this network gives the container no address of the host');
+    expect(() => hostsText({ hostname: 'h', name: 'h', hostAddress: '1.2.3.4\nevil' })).toThrow(HostsNameError);
+  });
+  it('finds the host\'s address as each network reaches it', () => {
+    const routes =
+      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n' +
+      'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n' +
+      'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n';
+    expect(defaultGateway(routes)).toBe('192.0.2.1');
+    expect(defaultGateway(routes.split('\n').slice(0, 2).join('\n'))).toBeUndefined();
+    const view = {
+      addresses: () => [{ address: '127.0.0.1', internal: true }, { address: '169.254.3.4', internal: false }, { address: '192.0.2.2', internal: false }],
+      routes: () => routes,
+      pastaKnows: (o: string) => o === '--map-host-loopback',
+    };
+    expect(hostAddress('slirp4netns', [], view)).toBe('192.0.2.2');
+    expect(hostAddress('slirp4netns', [], { ...view, addresses: () => [{ address: '127.0.0.1', internal: true }] })).toBeUndefined();
+    expect(hostAddress('pasta', [], view)).toBeUndefined();
+    expect(hostAddress('pasta', ['--map-gw'], view)).toBe('192.0.2.1');
+    expect(hostAddress('pasta', ['--map-host-loopback', '169.254.1.2'], view)).toBe('169.254.1.2');
+    expect(hostAddress('pasta', ['--map-host-loopback=169.254.1.2'], { ...view, pastaKnows: () => false })).toBe('192.0.2.1');
+    expect(hostAddress('host', [], view)).toBe('127.0.0.1');
+    for (const kind of ['none', 'bridge', 'container'] as const) expect(hostAddress(kind, [], view)).toBeUndefined();
   });
   it('each running container gets the others on its networks, and only those (dns disabled: none)', () => {
     const n = (name: string, ip: string, aliases: string[] = [], dns = true) => ({

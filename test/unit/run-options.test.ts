@@ -8,6 +8,7 @@ import { containerFilter } from '../../src/engine/container-filter';
 import { nextHealth, testArgs } from '../../src/engine/health';
 import { parseSize } from '../../src/engine/log-config';
 import {
+  addHostSpec,
   healthConfig,
   parseAddHost,
   parseDevice,
@@ -96,6 +97,9 @@ describe('run flags', () => {
     expect(() => parseGoDuration('1s junk', '--x')).toThrow();
     expect(parseAddHost('db;db.local:10.0.0.5')).toBe('10.0.0.5\tdb db.local');
     expect(parseAddHost('v6:[::1]')).toBe('::1\tv6');
+    // inspect's HostConfig.ExtraHosts shows them as given, as Podman ("db:10.0.0.5")
+    expect(addHostSpec(parseAddHost('db;db.local:10.0.0.5'))).toBe('db;db.local:10.0.0.5');
+    expect(addHostSpec(parseAddHost('v6:::1'))).toBe('v6:::1');
     expect(() => parseAddHost('nohost')).toThrow(/HOST:IP/);
     expect(() => parseAddHost('a:not-an-ip')).toThrow(/not an IP/);
     expect(parseResources({ memory: '64m', cpus: '1.5', pidsLimit: '100' })).toEqual({ memory: 64e6, cpus: 1.5, pidsLimit: 100 });
