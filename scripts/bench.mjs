@@ -244,7 +244,7 @@ if (!process.env.BENCH_NO_NET) {
     return size;
   };
   const NET = 'benchnet';
-  const names = { pasta: 'bench-net-pasta', slirp: 'bench-net-slirp', bridge: 'bench-net-bridge', podman: 'bench-net-podman' };
+  const names = { pasta: 'bench-net-pasta', slirp: 'bench-net-slirp', slirpAgain: 'bench-net-slirp2', bridge: 'bench-net-bridge', podman: 'bench-net-podman' };
   // The bridge network's rootless netns is made by its first container:
   // with --map-gw its pasta lets the containers reach the host's loopback.
   const bridgeConf = join(work, 'containers-map-gw.conf');
@@ -260,7 +260,7 @@ if (!process.env.BENCH_NO_NET) {
   })();
 
   const cleanup = () => {
-    for (const n of [names.pasta, names.slirp]) spawnSync(selkie, ['rm', '-f', n], { stdio: 'ignore' });
+    for (const n of [names.pasta, names.slirp, names.slirpAgain]) spawnSync(selkie, ['rm', '-f', n], { stdio: 'ignore' });
     spawnSync(selkie, ['rm', '-f', names.bridge], { stdio: 'ignore', env: bridgeEnv });
     spawnSync(selkie, ['network', 'rm', NET], { stdio: 'ignore', env: bridgeEnv });
     if (usePodman) spawnSync('podman', ['rm', '-f', names.podman], { stdio: 'ignore' });
@@ -396,6 +396,9 @@ if (!process.env.BENCH_NO_NET) {
       { key: 'pasta', name: 'selkie pasta (default)' },
       { key: 'slirp', name: 'selkie slirp4netns (port forwarder)' },
       { key: 'bridge', name: `selkie bridge network (port forwarder)` },
+      // The same peer twice: how far two medians of one data path land apart
+      // in a run (selkie and Podman run the same slirp4netns binary).
+      { key: 'slirpAgain', name: 'selkie slirp4netns again (A/A)' },
     ];
     if (usePodman) tp.push({ key: 'podman', name: 'podman slirp4netns (rootlessport)' });
     for (const p of tp) {
@@ -404,7 +407,7 @@ if (!process.env.BENCH_NO_NET) {
       p.out = [];
       const publish = ['-p', `127.0.0.1:${p.port}:5001`];
       if (p.key === 'pasta') sh(selkie, ['run', '-d', '--name', names.pasta, ...publish, IMG, ...serve]);
-      if (p.key === 'slirp') sh(selkie, ['run', '-d', '--name', names.slirp, '--network', 'slirp4netns', ...publish, IMG, ...serve]);
+      if (p.key === 'slirp' || p.key === 'slirpAgain') sh(selkie, ['run', '-d', '--name', names[p.key], '--network', 'slirp4netns', ...publish, IMG, ...serve]);
       if (p.key === 'bridge') sh(selkie, ['run', '-d', '--name', names.bridge, '--network', NET, ...publish, IMG, ...serve], { env: bridgeEnv });
       if (p.key === 'podman') sh('podman', ['run', '-d', '--name', names.podman, ...publish, IMG, ...serve]);
     }
@@ -449,7 +452,7 @@ if (!process.env.BENCH_NO_NET) {
         p.cmd = selkie;
         p.args = ['run', '--rm', '--network', 'pasta:--map-gw', IMG, 'sh', '-c', `gw=$(ip route | awk '/default/ {print $3}'); ${send('$gw')}`];
       }
-      if (p.key === 'slirp') {
+      if (p.key === 'slirp' || p.key === 'slirpAgain') {
         p.cmd = selkie;
         p.args = ['run', '--rm', '--network', 'slirp4netns:allow_host_loopback=true', IMG, 'sh', '-c', send('10.0.2.2')];
       }
@@ -503,6 +506,9 @@ if (!process.env.BENCH_NO_NET) {
         console.log(`  ${p.name}: ${ratio(p, 'in')}, ${ratio(p, 'out')} podman slirp4netns${target}`);
       }
     }
+    const [a, b] = ['slirp', 'slirpAgain'].map((k) => tp.find((p) => p.key === k));
+    const aa = (dir) => (a[dir].length && b[dir].length ? `${(stats(b[dir]).median / stats(a[dir]).median).toFixed(2)}x` : '-');
+    console.log(`  A/A, selkie slirp4netns again / selkie slirp4netns: ${aa('in')}, ${aa('out')} (one data path twice: the run's noise)`);
   } finally {
     onTransfer = null;
     server.close();
