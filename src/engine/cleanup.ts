@@ -73,14 +73,17 @@ export interface CleanupResult {
  * Cleans up a container whose process has ended; does nothing while it
  * runs or when another process cleaned it up already.
  */
-export async function cleanupContainer(ctx: EngineContext, id: string, opts: { fromMonitor?: boolean } = {}): Promise<CleanupResult> {
+export async function cleanupContainer(ctx: EngineContext, id: string, opts: { fromMonitor?: boolean; run?: string } = {}): Promise<CleanupResult> {
   let exitCode: number | undefined;
   let restart = false;
   const rec = ctx.containers.update(id, (r) => {
     if (r.state.status !== 'running' && r.state.status !== 'stopping') return;
     // When conmon runs us as it exits, or has written the exit file, the
     // container's process has ended: only that process counts, not conmon.
-    const ended = opts.fromMonitor || existsSync(exitFile(ctx, id));
+    // An exit command of an earlier run (it may come late, while the
+    // container starts again or runs) speaks for no process of this one.
+    const thisRun = opts.fromMonitor && (opts.run === undefined || opts.run === r.state.startedAt);
+    const ended = thisRun || existsSync(exitFile(ctx, id));
     if (ended ? initAlive(r) : isActive(r)) return;
     // No exit file: conmon was killed before the container ended; the code is unknown.
     exitCode = readExitCode(exitFile(ctx, id)) ?? -1;

@@ -72,7 +72,8 @@ export async function startMonitored(
       stdin: rec.config.interactive,
       runtime: runtimeBinary(),
       runtimeArgs: runtimeArgs(ctx.runtimeRoot, log),
-      exitCommand: [launcherPath(), '--root', ctx.paths.graphRoot, '--runroot', ctx.paths.runRoot, 'container', 'cleanup', id],
+      // --run: which run's end this reports; a late one from an earlier run must not end this one.
+      exitCommand: [launcherPath(), '--root', ctx.paths.graphRoot, '--runroot', ctx.paths.runRoot, 'container', 'cleanup', '--run', rec.state.startedAt!, id],
     });
   } catch (err) {
     const errors = runtimeErrors(log);

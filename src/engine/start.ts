@@ -330,7 +330,17 @@ export function claimStart(ctx: EngineContext, id: string): ContainerRecord {
       throw new EngineError(`container ${rec.name} is already running`);
     }
     if (rec.state.status === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
-    rec.state = { status: 'running', startedAt: new Date().toISOString(), restartCount: rec.state.restartCount, stoppedByUser: false };
+    // Until the runtime or conmon takes over, this process is what may still
+    // start the container: a cleanup by another process in that window (the
+    // previous run's exit command, late; a wait) must see it as alive.
+    rec.state = {
+      status: 'running',
+      startedAt: new Date().toISOString(),
+      restartCount: rec.state.restartCount,
+      stoppedByUser: false,
+      monitorPid: process.pid,
+      monitorStart: processStartTime(process.pid),
+    };
   });
   if (!claimed) throw new EngineError(`no container with name or ID "${id}" found: no such container`);
   return claimed;

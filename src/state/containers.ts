@@ -16,7 +16,10 @@ export type ContainerStatus = 'created' | 'running' | 'stopping' | 'exited' | 'r
 
 export interface ContainerState {
   status: ContainerStatus;
-  /** PID of the process that waits for the container (the OCI runtime) */
+  /**
+   * PID of the process that waits for the container (the OCI runtime, or
+   * conmon); while a start is under way, the selkie process starting it
+   */
   monitorPid?: number;
   /** its start time from /proc/PID/stat, to tell it from a recycled PID */
   monitorStart?: string;

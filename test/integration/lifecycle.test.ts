@@ -3,7 +3,7 @@
 // healthchecks, --init, killed selkie processes, many containers at once.
 // Real containers as the unprivileged user.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBusybox, graphRoot, ok, ROOT, runRoot, selkie, SELKIE, selkieAsync, sessionMounts, tempDir, waitFor } from './helpers';
@@ -320,6 +320,31 @@ describe('top, ps filters, prune', () => {
 });
 
 describe('crashes and concurrency', () => {
+  it('a late exit command of an earlier run leaves the next run alone while another process starts it', () => {
+    const id = ok(['create', '--name', 'late', IMG, 'sleep', '1000']).trim();
+    // The record as a start in another process leaves it before the runtime
+    // takes over: running, held by that (live) process, no init yet.
+    const starter = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const file = join(graphRoot(), 'containers', id, 'container.json');
+    try {
+      const stat = readFileSync(`/proc/${starter.pid}/stat`, 'utf8');
+      const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      const rec = JSON.parse(readFileSync(file, 'utf8'));
+      rec.state = { status: 'running', startedAt: '2026-01-01T00:00:02.000Z', monitorPid: starter.pid, monitorStart: started };
+      writeFileSync(file, JSON.stringify(rec));
+      // conmon of the run before reports its end, late
+      ok(['container', 'cleanup', '--run', '2026-01-01T00:00:01.000Z', id]);
+      expect(inspect('late', '{{.State.Status}}')).toBe('running');
+      ok(['ps']);
+      expect(inspect('late', '{{.State.Status}}')).toBe('running');
+    } finally {
+      starter.kill('SIGKILL');
+    }
+    // The starting process died halfway: now the container has ended, its code unknown.
+    expect(ok(['wait', 'late']).trim()).toBe('-1');
+    ok(['rm', 'late']);
+  });
+
   it('a selkie killed in the middle of run -d or stop leaves state that ps, rm -f and a new run handle', async () => {
     for (const delay of [40, 120, 300]) {
       const child = spawn(SELKIE, ['run', '-d', '--name', `half${delay}`, IMG, 'sleep', '1000'], { stdio: 'ignore' });

@@ -314,15 +314,15 @@ export const commands: CommandDef[] = [
     name: '__cleanup',
     usage: 'selkie container cleanup CONTAINER',
     description: 'Record a container\'s exit and release what it held (conmon runs this)',
-    options: [],
+    options: [str('run', undefined, 'the start time of the run whose end conmon reports')],
     minArgs: 1,
     maxArgs: 1,
     hidden: true,
     session: true,
-    async run(g, _o, [id]) {
+    async run(g, o, [id]) {
       const ctx = await engine(g);
       const { cleanupContainer } = await import('../../engine/cleanup');
-      await cleanupContainer(ctx, id, { fromMonitor: true });
+      await cleanupContainer(ctx, id, { fromMonitor: true, run: o.run as string | undefined });
     },
   },
 ];
