@@ -1,13 +1,10 @@
 // What an image record holds (its blobs, its repo digests), and that the
 // cleanup after a failed write keeps every blob an image still holds.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngineContext } from '../../src/engine/context';
+import { describe, expect, it } from 'vitest';
 import { rollbackOnFailure } from '../../src/engine/ingest';
 import { digestOf } from '../../src/image/digest';
 import { blobsOf, repoDigestsOf, type ImageRecord } from '../../src/image/record';
+import { useTempEngine } from './temp-engine';
 
 const hex = (c: string) => c.repeat(64);
 
@@ -43,16 +40,10 @@ describe('image record', () => {
 });
 
 describe('rollback of a failed write', () => {
-  let dir: string;
-  let ctx: EngineContext;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'selkie-record-'));
-    ctx = new EngineContext({ graphRoot: join(dir, 'graph'), runRoot: join(dir, 'run') });
-    ctx.ensureDirs();
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const engine = useTempEngine('selkie-record-');
 
   it('removes the blobs it added that no image holds, and keeps those an image holds (its index too)', async () => {
+    const ctx = engine();
     const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' as const, diff_ids: [] as string[] } };
     const configBytes = Buffer.from(JSON.stringify(config));
     const id = digestOf(configBytes).slice(7);
