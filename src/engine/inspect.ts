@@ -14,7 +14,7 @@ import type { EngineContext } from './context';
 import { containerPid, effectiveStatus } from './liveness';
 import { containerDriver } from './container-mount';
 import { logPathOf } from './log-config';
-import { addHostSpec } from './run-options';
+import { addHostSpec } from '../network/hosts';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 

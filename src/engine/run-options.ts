@@ -157,12 +157,6 @@ export function parseAddHost(spec: string): string {
   return `${ip}\t${names.join(' ')}`;
 }
 
-/** A stored hosts line back as the --add-host it came from (HostConfig.ExtraHosts shows these, as Podman). */
-export function addHostSpec(line: string): string {
-  const tab = line.indexOf('\t');
-  return `${line.slice(tab + 1).split(' ').join(';')}:${line.slice(0, tab)}`;
-}
-
 /** --memory 512m, --cpus 1.5, --pids-limit 100 */
 export function parseResources(r: { memory?: string; cpus?: string; pidsLimit?: string }): { memory?: number; cpus?: number; pidsLimit?: number } | undefined {
   const out: { memory?: number; cpus?: number; pidsLimit?: number } = {};

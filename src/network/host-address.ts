@@ -11,8 +11,8 @@
 //  - none, container:OTHER and user-defined networks: none (a user-defined
 //    network reaches the host only through its rootless namespace's pasta,
 //    whose options this container does not choose).
-import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { defaultGateway, readProcRoutes } from './ipam';
 import type { NetworkKind } from './mode';
 import { pastaHostLoopback } from './setup';
 
@@ -32,26 +32,8 @@ const systemView: HostView = {
       .flat()
       .filter((a) => a !== undefined && a.family === 'IPv4')
       .map((a) => ({ address: a!.address, internal: a!.internal })),
-  routes: () => {
-    try {
-      return readFileSync('/proc/net/route', 'utf8');
-    } catch {
-      return '';
-    }
-  },
+  routes: readProcRoutes,
 };
-
-/** The gateway of the host's first IPv4 default route in /proc/net/route (little-endian hex words). */
-export function defaultGateway(routeText: string): string | undefined {
-  for (const line of routeText.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8 || f[1] !== '00000000' || f[7] !== '00000000') continue;
-    const g = Number.parseInt(f[2], 16);
-    if (!Number.isFinite(g) || g === 0) continue;
-    return [g & 255, (g >>> 8) & 255, (g >>> 16) & 255, g >>> 24].join('.');
-  }
-  return undefined;
-}
 
 export function hostAddress(network: NetworkKind, options: string[], view: HostView = systemView): string | undefined {
   switch (network) {

@@ -29,6 +29,12 @@ export class HostsNameError extends Error {}
 export const HOST_NAME = 'host.containers.internal';
 /** --add-host NAME:host-gateway: the host's address as the container reaches it (Docker's and Podman's word). */
 export const HOST_GATEWAY = 'host-gateway';
+/** A stored --add-host line ("IP\tNAME NAME") back as it was given ("NAME;NAME:IP", as HostConfig.ExtraHosts shows it). */
+export function addHostSpec(line: string): string {
+  const tab = line.indexOf('\t');
+  return `${line.slice(tab + 1).split(' ').join(';')}:${line.slice(0, tab)}`;
+}
+
 export const NO_HOST_ADDRESS =
   'this network gives the container no address of the host (use --network slirp4netns, or pasta with --map-gw)';
 
@@ -67,7 +73,7 @@ export function hostsText(input: HostsInput): string {
   for (const l of input.addHosts ?? []) {
     if (!l.startsWith(`${HOST_GATEWAY}\t`)) lines.push(l);
     else if (input.hostAddress !== undefined) lines.push(input.hostAddress + l.slice(HOST_GATEWAY.length));
-    else throw new HostsNameError(`--add-host ${l.slice(HOST_GATEWAY.length + 1).split(' ').join(';')}:${HOST_GATEWAY}: ${NO_HOST_ADDRESS}`);
+    else throw new HostsNameError(`--add-host ${addHostSpec(l)}: ${NO_HOST_ADDRESS}`);
   }
   const self = input.hostname === input.name ? input.name : `${input.hostname} ${input.name}`;
   lines.push(`${input.selfIp ?? '127.0.1.1'}\t${self}`);

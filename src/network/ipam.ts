@@ -140,29 +140,54 @@ export function freeBridgeName(used: Iterable<string>): string {
   for (let n = 1; ; n++) if (!u.has(`selkie${n}`)) return `selkie${n}`;
 }
 
+/** The rows of /proc/net/route (Iface, Destination, Gateway, Flags, RefCnt, Use, Metric, Mask, ...). */
+function routeRows(text: string): string[][] {
+  return text
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 8);
+}
+
+/** An IPv4 address or mask as /proc/net/route writes it: the bytes in network order, read as a little-endian hex word. */
+function routeWord(hex: string): number | undefined {
+  const v = Number.parseInt(hex, 16);
+  if (!Number.isFinite(v)) return undefined;
+  return (((v & 255) << 24) | (((v >>> 8) & 255) << 16) | (((v >>> 16) & 255) << 8) | (v >>> 24)) >>> 0;
+}
+
 /** Destinations of the host's IPv4 routes from /proc/net/route (default routes left out). */
 export function parseProcRoutes(text: string): Cidr[] {
   const out: Cidr[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8) continue;
-    const dest = Number.parseInt(f[1], 16);
-    const m = Number.parseInt(f[7], 16);
-    if (!Number.isFinite(dest) || !Number.isFinite(m) || m === 0) continue;
-    // little-endian hex words
-    const le = (v: number) => (((v & 255) << 24) | (((v >>> 8) & 255) << 16) | (((v >>> 16) & 255) << 8) | (v >>> 24)) >>> 0;
-    const maskBits = le(m);
+  for (const f of routeRows(text)) {
+    const dest = routeWord(f[1]);
+    const maskBits = routeWord(f[7]);
+    if (dest === undefined || !maskBits) continue;
     let prefix = 0;
     while (prefix < 32 && maskBits & (0x80000000 >>> prefix)) prefix++;
-    out.push({ base: (le(dest) & mask(prefix)) >>> 0, prefix });
+    out.push({ base: (dest & mask(prefix)) >>> 0, prefix });
   }
   return out;
 }
 
-export function readHostRoutes(): Cidr[] {
-  try {
-    return parseProcRoutes(readFileSync('/proc/net/route', 'utf8'));
-  } catch {
-    return [];
+/** The gateway of the first IPv4 default route in /proc/net/route. */
+export function defaultGateway(text: string): string | undefined {
+  for (const f of routeRows(text)) {
+    const gw = routeWord(f[2]);
+    if (routeWord(f[1]) === 0 && routeWord(f[7]) === 0 && gw) return intToIp(gw);
   }
+  return undefined;
+}
+
+/** The host's /proc/net/route ('' where it cannot be read). */
+export function readProcRoutes(): string {
+  try {
+    return readFileSync('/proc/net/route', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function readHostRoutes(): Cidr[] {
+  return parseProcRoutes(readProcRoutes());
 }

@@ -8,7 +8,6 @@ import { containerFilter } from '../../src/engine/container-filter';
 import { nextHealth, testArgs } from '../../src/engine/health';
 import { parseSize } from '../../src/engine/log-config';
 import {
-  addHostSpec,
   healthConfig,
   parseAddHost,
   parseDevice,
@@ -19,6 +18,7 @@ import {
   parseSysctls,
   parseUlimit,
 } from '../../src/engine/run-options';
+import { addHostSpec } from '../../src/network/hosts';
 import { conmonArgs } from '../../src/runtime/conmon';
 import { normalizeSignal } from '../../src/runtime/signals';
 import type { ContainerRecord } from '../../src/state/containers';
