@@ -30,6 +30,7 @@ import { commandProblem } from './command-check';
 import { recordContainerEvent } from '../state/events';
 import { attachNetwork, NetworkSetupError, slirpGuestAddress, type NetworkAttachment } from '../network/setup';
 import { hostAddress } from '../network/host-address';
+import { CONGESTION_SYSCTL, hostCongestionControl, localLegCongestion } from '../network/congestion';
 import { HostsNameError, hostsText } from '../network/hosts';
 import { attachContainerNetworks, releaseContainerNetwork } from './network-attach';
 
@@ -105,16 +106,21 @@ export interface Prepared {
  * namespace made here (pasta, slirp4netns, bridge networks) belongs to the
  * session's user namespace, so its sysctls are written from here, a group
  * range in session terms (the kernel reads it in the writer's user
- * namespace); crun gets the rest, and all of them for a namespace it makes
- * itself (--network none), inside the container's user namespace.
+ * namespace), and with Reno for TCP where the host paces it (BBR); crun gets
+ * the rest, and all of them for a namespace it makes itself (--network none),
+ * inside the container's user namespace.
  */
 function applySysctls(rec: ContainerRecord, mapping: ContainerMapping, netnsPath: string | undefined): Record<string, string> {
   const own = rec.config.network !== 'host' && rec.config.network !== 'container';
   if (!own) return { ...(rec.config.sysctls ?? {}) };
   const ours = netnsPath !== undefined;
   const allGroups = ours || !mapping.gid ? highestMappedGid() : Math.max(...mapping.gid.map((e) => e.inner + e.count - 1));
-  const wanted: Record<string, string> = { 'net.ipv4.ping_group_range': `0 ${allGroups}`, ...(rec.config.sysctls ?? {}) };
-  if (!ours) return wanted;
+  const wanted: Record<string, string> = { 'net.ipv4.ping_group_range': `0 ${allGroups}` };
+  if (!ours) return { ...wanted, ...(rec.config.sysctls ?? {}) };
+  // The container's TCP ends at a user-space stack on this machine (network/congestion.ts); --sysctl still wins.
+  const congestion = localLegCongestion(hostCongestionControl());
+  if (congestion) wanted[CONGESTION_SYSCTL] = congestion;
+  Object.assign(wanted, rec.config.sysctls ?? {});
   const forRuntime: Record<string, string> = {};
   for (const [key, value] of Object.entries(wanted)) {
     if (!key.startsWith('net.')) {

@@ -126,6 +126,19 @@ describe('pasta (the default network)', () => {
     expect(selkie(['run', '--rm', '--sysctl', 'nonsense', IMG, 'true']).code).toBe(125);
   });
 
+  it("uses Reno for the container's TCP where the host paces with BBR (the leg to pasta or slirp4netns is local); --sysctl still chooses", () => {
+    const host = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+    // On a host without BBR by default the namespace keeps the host's choice.
+    const expected = host.startsWith('bbr') ? 'reno' : host;
+    for (const network of ['pasta', 'slirp4netns']) {
+      expect(ok(['run', '--rm', '--network', network, IMG, 'cat', '/proc/sys/net/ipv4/tcp_congestion_control']).trim(), network).toBe(expected);
+    }
+    // A namespace crun makes (--network none) carries no traffic off the container: left as the host's.
+    expect(ok(['run', '--rm', '--network', 'none', IMG, 'cat', '/proc/sys/net/ipv4/tcp_congestion_control']).trim()).toBe(host);
+    // The user's choice wins (both are always allowed in a namespace: Reno, and the host's default).
+    expect(ok(['run', '--rm', '--sysctl', `net.ipv4.tcp_congestion_control=${host}`, IMG, 'cat', '/proc/sys/net/ipv4/tcp_congestion_control']).trim()).toBe(host);
+  });
+
   it('writes resolv.conf (pasta forwarder, or --dns*), hosts and hostname', () => {
     expect(ok(['run', '--rm', IMG, 'cat', '/etc/resolv.conf'])).toContain('nameserver 169.254.1.1');
     const custom = ok(['run', '--rm', '--dns', '192.0.2.53', '--dns-search', 'example.test', '--dns-option', 'ndots:3', IMG, 'cat', '/etc/resolv.conf']);

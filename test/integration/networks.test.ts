@@ -119,7 +119,7 @@ describe('network commands', () => {
 });
 
 describe('MTU', () => {
-  it("gives a network's interfaces pasta's MTU, or its -o mtu; other options and bad values are refused", () => {
+  it("gives a network's interfaces pasta's MTU, or its -o mtu, and Reno over BBR; other options and bad values are refused", () => {
     ok(['network', 'create', 'mtubig']);
     ok(['network', 'create', '-o', 'mtu=1400', 'mtusmall']);
     expect(JSON.parse(ok(['network', 'inspect', 'mtusmall']))[0].options).toEqual({ mtu: '1400' });
@@ -127,6 +127,9 @@ describe('MTU', () => {
     const mtu = (net: string) => /\bmtu (\d+)/.exec(ok(['run', '--rm', '--network', net, IMG, 'ip', '-o', 'link', 'show', 'eth0']))?.[1];
     expect(mtu('mtubig')).toBe('65520');
     expect(mtu('mtusmall')).toBe('1400');
+    // The container's TCP ends at pasta on this machine: Reno where the host paces with BBR (network/congestion.ts).
+    const host = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+    expect(ok(['run', '--rm', '--network', 'mtubig', IMG, 'cat', '/proc/sys/net/ipv4/tcp_congestion_control']).trim()).toBe(host.startsWith('bbr') ? 'reno' : host);
     for (const [opt, msg] of [
       ['mtu=abc', 'invalid mtu "abc"'],
       ['mtu=65536', 'invalid mtu "65536"'],
