@@ -506,6 +506,9 @@ if (!process.env.BENCH_NO_NET) {
         console.log(`  ${p.name}: ${ratio(p, 'in')}, ${ratio(p, 'out')} podman slirp4netns${target}`);
       }
     }
+    // What the containers' TCP runs with (src/network/congestion.ts): part of why container->host differs.
+    const cc = readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+    if (cc.startsWith('bbr')) console.log(`  (the host's default congestion control is ${cc}: selkie's containers use Reno, Podman's keep ${cc})`);
     const [a, b] = ['slirp', 'slirpAgain'].map((k) => tp.find((p) => p.key === k));
     const aa = (dir) => (a[dir].length && b[dir].length ? `${(stats(b[dir]).median / stats(a[dir]).median).toFixed(2)}x` : '-');
     console.log(`  A/A, selkie slirp4netns again / selkie slirp4netns: ${aa('in')}, ${aa('out')} (one data path twice: the run's noise)`);
