@@ -117,6 +117,18 @@ describe('head', () => {
     expect(srv.connections()).toBe(2);
   });
 
+  it('does not reuse a kept connection on which the server sent something unasked', async () => {
+    const srv = await rawServer((req, socket, n) => {
+      socket.write('HTTP/1.1 200 OK\r\n\r\n');
+      if (n === 1) setTimeout(() => socket.write('HTTP/1.1 408 Request Timeout\r\n\r\n'), 10);
+    });
+    const p = pool();
+    expect((await head(srv.url('/a'), {}, { pool: p })).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 60));
+    expect((await head(srv.url('/b'), {}, { pool: p })).statusCode).toBe(200);
+    expect(srv.connections()).toBe(2);
+  });
+
   it('skips an interim 100 and returns the final answer; Connection: close is not kept', async () => {
     const srv = await rawServer((req, socket) => socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="http://t/token"\r\nConnection: close\r\n\r\n'));
     const p = pool();

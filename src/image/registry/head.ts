@@ -43,7 +43,7 @@ export class HeadPool {
     const s = this.idle.get(origin);
     this.idle.delete(origin);
     if (!s || s.destroyed) return undefined;
-    s.removeAllListeners('error').removeAllListeners('close');
+    s.removeAllListeners('error').removeAllListeners('close').removeAllListeners('data');
     s.ref();
     return s;
   }
@@ -53,6 +53,7 @@ export class HeadPool {
     this.idle.set(origin, s);
     s.on('error', () => undefined);
     s.once('close', () => this.idle.get(origin) === s && this.idle.delete(origin));
+    s.once('data', () => s.destroy()); // bytes nobody asked for (a 408 before the server closes): not reusable
     s.unref(); // an idle connection keeps no process alive
   }
 
