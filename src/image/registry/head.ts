@@ -124,7 +124,6 @@ function open(url: URL, opts: HeadOptions): Socket {
     host,
     port,
     ...(isIP(host) ? {} : { servername: host }),
-    ALPNProtocols: ['http/1.1'],
     rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
     ...(opts.tls?.secureContext ? { secureContext: opts.tls.secureContext } : {}),
   });
